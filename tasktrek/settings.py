@@ -1,0 +1,147 @@
+"""Configuration from the environment (12-factor), validated once at start-up."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import stat
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+from .errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+MIN_SECRET_BYTES = 32
+DEFAULT_DATABASE_URL = "sqlite:///tasktrek.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 5000
+    database_url: str = DEFAULT_DATABASE_URL
+    jwt_secret: str | None = None
+    token_ttl_seconds: int = 30 * 24 * 3600
+    bcrypt_rounds: int = 12
+    presence_grace_seconds: float = 5.0
+    ping_interval_seconds: float = 25.0
+    ping_timeout_seconds: float = 20.0
+    cors_origins: tuple[str, ...] = ()
+    log_level: str = "INFO"
+    # Not environment-driven: limits a careful operator rarely changes.
+    max_body_bytes: int = 1024 * 1024
+    login_max_failures: int = 10
+    login_window_seconds: int = 15 * 60
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+
+        def pick(*names: str) -> str | None:
+            for name in names:
+                value = env.get(name)
+                if value not in (None, ""):
+                    return value
+            return None
+
+        settings = cls()
+        values: dict = {}
+        if (v := pick("TASKTREK_HOST")) is not None:
+            values["host"] = v
+        if (v := pick("TASKTREK_PORT", "PORT")) is not None:
+            values["port"] = _port(v)
+        if (v := pick("TASKTREK_DATABASE_URL", "MONGO_URI")) is not None:
+            values["database_url"] = v
+        if (v := pick("TASKTREK_JWT_SECRET", "JWT_SECRET")) is not None:
+            values["jwt_secret"] = v
+        if (v := pick("TASKTREK_TOKEN_TTL_SECONDS")) is not None:
+            values["token_ttl_seconds"] = _number(v, "TASKTREK_TOKEN_TTL_SECONDS", int, minimum=1)
+        if (v := pick("TASKTREK_BCRYPT_ROUNDS")) is not None:
+            values["bcrypt_rounds"] = _number(v, "TASKTREK_BCRYPT_ROUNDS", int, minimum=4, maximum=31)
+        if (v := pick("TASKTREK_PRESENCE_GRACE_SECONDS")) is not None:
+            values["presence_grace_seconds"] = _number(v, "TASKTREK_PRESENCE_GRACE_SECONDS", float, minimum=0)
+        if (v := pick("TASKTREK_PING_INTERVAL_SECONDS")) is not None:
+            values["ping_interval_seconds"] = _number(v, "TASKTREK_PING_INTERVAL_SECONDS", float, minimum=0.01)
+        if (v := pick("TASKTREK_PING_TIMEOUT_SECONDS")) is not None:
+            values["ping_timeout_seconds"] = _number(v, "TASKTREK_PING_TIMEOUT_SECONDS", float, minimum=0.01)
+        if (v := pick("TASKTREK_CORS_ORIGINS")) is not None:
+            values["cors_origins"] = tuple(o.strip() for o in v.split(",") if o.strip())
+        if (v := pick("TASKTREK_LOG_LEVEL")) is not None:
+            if not isinstance(logging.getLevelName(v.upper()), int):
+                raise ConfigError(f"TASKTREK_LOG_LEVEL: unknown level {v!r}")
+            values["log_level"] = v.upper()
+        return replace(settings, **values).validated()
+
+    def validated(self) -> "Settings":
+        database_kind(self.database_url)  # raises on an unknown scheme
+        if self.jwt_secret is not None and len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
+            raise ConfigError(f"TASKTREK_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes")
+        return self
+
+    @property
+    def sqlite_path(self) -> Path:
+        return sqlite_path(self.database_url)
+
+    def with_secret(self) -> "Settings":
+        """The settings with a usable JWT secret: the configured one, or for SQLite one
+        generated once and kept in a 0600 file beside the database."""
+        if self.jwt_secret is not None:
+            return self
+        if database_kind(self.database_url) != "sqlite":
+            raise ConfigError("TASKTREK_JWT_SECRET is required with MongoDB")
+        return replace(self, jwt_secret=_kept_secret(self.sqlite_path))
+
+
+def database_kind(url: str) -> str:
+    if url.startswith("sqlite:///"):
+        if url == "sqlite:///" or url == "sqlite:////":
+            raise ConfigError("TASKTREK_DATABASE_URL: sqlite URL has no file path")
+        return "sqlite"
+    if url.startswith(("mongodb://", "mongodb+srv://")):
+        return "mongodb"
+    raise ConfigError(
+        "TASKTREK_DATABASE_URL: expected sqlite:///<path>, mongodb:// or mongodb+srv://, "
+        f"got {url.split(':', 1)[0]!r}"
+    )
+
+
+def sqlite_path(url: str) -> Path:
+    """sqlite:///relative.db and sqlite:////absolute.db (SQLAlchemy's convention)."""
+    return Path(url[len("sqlite:///"):])
+
+
+def _kept_secret(db_path: Path) -> str:
+    secret_file = db_path.with_name(db_path.name + ".secret")
+    try:
+        secret = secret_file.read_text().strip()
+    except FileNotFoundError:
+        secret_file.parent.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(48)
+        fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+        with os.fdopen(fd, "w") as f:
+            f.write(secret + "\n")
+        log.warning(
+            "no TASKTREK_JWT_SECRET set: generated one and kept it in %s (set the variable in production)",
+            secret_file,
+        )
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise ConfigError(f"{secret_file}: secret shorter than {MIN_SECRET_BYTES} bytes")
+    return secret
+
+
+def _port(value: str) -> int:
+    return _number(value, "TASKTREK_PORT", int, minimum=0, maximum=65535)
+
+
+def _number(value: str, name: str, kind: type, *, minimum: float, maximum: float | None = None):
+    try:
+        number = kind(value)
+    except ValueError:
+        raise ConfigError(f"{name}: not a number: {value!r}") from None
+    if number < minimum or (maximum is not None and number > maximum):
+        bounds = f"{minimum}..{maximum}" if maximum is not None else f">= {minimum}"
+        raise ConfigError(f"{name}: {value} is out of range ({bounds})")
+    return number

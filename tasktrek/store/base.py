@@ -1,0 +1,100 @@
+"""The storage port: the one small interface every adapter implements.
+
+Adapters store and fetch; they hold no business rule. Every record is a plain dict keyed by
+the REST field names, with `datetime` values (UTC, millisecond precision) for timestamps and
+24-character hex strings for ids:
+
+- user:         {"_id", "name", "email", "passwordHash", "tokensRevokedAt", "createdAt"}
+                (`email` already lowercased by the service; `tokensRevokedAt` float epoch
+                seconds or None)
+- task:         {"_id", "user", "title", "description", "status", "priority", "dueDate",
+                 "assignedTo", "isDeleted", "deletedAt", "createdAt", "updatedAt", "version"}
+- notification: {"_id", "user", "type", "message", "data": {...}, "read", "createdAt"}
+
+Adapters raise `tasktrek.errors.StoreUnavailable` when the database does not answer and
+`tasktrek.errors.EmailTaken` on a duplicate email; nothing else escapes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, Sequence
+
+
+@dataclass(frozen=True)
+class TaskQuery:
+    """A literal filter over tasks; every given criterion must hold (AND).
+
+    `visible_to` matches tasks whose owner OR assignee is that user. `title_contains` is a
+    lowercase literal substring of the lowercased title (no pattern syntax). `due_from` and
+    `due_to` are inclusive bounds; a task without a dueDate never matches a due bound.
+    `sort` is a sequence of (field, descending); status and priority sort by their rank in
+    `tasktrek.domain.STATUSES` / `PRIORITIES`, titles by code point, null dueDates below
+    every date; `_id` ascending is always appended as the final tie-breaker.
+    """
+
+    deleted: bool = False
+    visible_to: str | None = None
+    owner: str | None = None
+    assigned_to: str | None = None
+    statuses: tuple[str, ...] = ()
+    priorities: tuple[str, ...] = ()
+    title_contains: str | None = None
+    due_from: datetime | None = None
+    due_to: datetime | None = None
+    sort: tuple[tuple[str, bool], ...] = (("updatedAt", True),)
+    skip: int = 0
+    limit: int = 10
+
+
+class Store(Protocol):
+    async def open(self) -> None:
+        """Connect, create the schema or indexes, apply migrations."""
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> None:
+        """Return when the database answers; raise StoreUnavailable otherwise."""
+
+    # users
+    async def insert_user(self, user: dict) -> None: ...
+    async def get_user(self, user_id: str) -> dict | None: ...
+    async def get_user_by_email(self, email: str) -> dict | None: ...
+    async def set_tokens_revoked_at(self, user_id: str, revoked_at: float) -> None: ...
+
+    # tasks
+    async def insert_task(self, task: dict) -> None: ...
+    async def get_task(self, task_id: str) -> dict | None: ...
+
+    async def update_task(self, task_id: str, expected_version: int, changes: dict) -> dict | None:
+        """Apply `changes` only if the stored version is `expected_version` (compare-and-set).
+        Returns the task after the change, or None when the version (or task) did not match.
+        The caller includes `version` and `updatedAt` in `changes`."""
+
+    async def find_tasks(self, query: TaskQuery) -> tuple[list[dict], int]:
+        """One page of matching tasks and the total count of matches."""
+
+    async def task_partners(self, user_id: str) -> set[str]:
+        """Ids of the users who share a non-deleted task with `user_id` as its owner or
+        assignee (the other party of each such task), excluding `user_id` itself."""
+
+    # notifications
+    async def insert_notification(self, notification: dict) -> None: ...
+
+    async def find_notifications(
+        self, user_id: str, *, unread_only: bool, skip: int, limit: int
+    ) -> tuple[list[dict], int]:
+        """A page of the user's notifications, newest first (createdAt desc, _id desc), and
+        the total count matching the filter."""
+
+    async def count_unread(self, user_id: str) -> int: ...
+
+    async def set_notification_read(self, user_id: str, notification_id: str, read: bool) -> tuple[dict, bool] | None:
+        """Set `read` on the user's notification. Returns (notification after, whether it
+        changed), or None when the user has no such notification."""
+
+    async def mark_all_read(self, user_id: str) -> int:
+        """Mark every unread notification of the user read; return how many changed."""
+
+
