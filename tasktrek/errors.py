@@ -43,6 +43,11 @@ class PreconditionFailed(DomainError):
     default_message = "version mismatch"
 
 
+class PayloadTooLarge(DomainError):
+    status = 413
+    default_message = "request body too large"
+
+
 class TooManyRequests(DomainError):
     status = 429
     default_message = "too many failed logins, try again later"

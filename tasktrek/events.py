@@ -50,6 +50,18 @@ class NotificationEvent:
 
 
 @dataclass(frozen=True)
+class NotificationsReadAll:
+    """Every unread notification of `user_id` was marked read at once."""
+
+    user_id: str
+    modified: int
+
+    @property
+    def actor(self) -> str:
+        return self.user_id
+
+
+@dataclass(frozen=True)
 class UserLoggedOut:
     user_id: str
 
@@ -58,7 +70,7 @@ class UserLoggedOut:
         return self.user_id
 
 
-DomainEvent = Union[TaskEvent, NotificationEvent, UserLoggedOut]
+DomainEvent = Union[TaskEvent, NotificationEvent, NotificationsReadAll, UserLoggedOut]
 Subscriber = Callable[[DomainEvent], Awaitable[None]]
 
 

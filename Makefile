@@ -1,0 +1,45 @@
+# make run: serve on the embedded SQLite default.  make test: the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: run test bench bench-smoke clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "TaskTrek needs Python 3.11+"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+$(VENV)/.installed-bench: $(VENV)/.installed-test
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
+
+tests/js/node_modules/.package-lock.json: tests/js/package-lock.json
+	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+
+bench/node/node_modules/.package-lock.json: bench/node/package-lock.json
+	npm ci --prefix bench/node --no-audit --no-fund --loglevel=error
+
+run: $(VENV)/.installed
+	$(BIN)/python run.py
+
+test: $(VENV)/.installed-test tests/js/node_modules/.package-lock.json
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-bench bench/node/node_modules/.package-lock.json
+	$(BIN)/python -m bench
+
+bench-smoke: $(VENV)/.installed-bench bench/node/node_modules/.package-lock.json
+	$(BIN)/python -m bench --smoke
+
+clean:
+	rm -rf $(VENV) tests/js/node_modules bench/node/node_modules .pytest_cache

@@ -1,0 +1,96 @@
+"""The application factory: builds settings, store, services, routes, middlewares and the
+real-time gateway into one self-contained aiohttp application."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import re
+from typing import AsyncIterator
+
+from aiohttp import web
+
+from .errors import ConfigError, StoreUnavailable
+from .http.cors import cors_middleware
+from .http.keys import SERVICES, SETTINGS, STORE
+from .http.middlewares import auth_middleware, error_middleware
+from .http.routes import setup_routes
+from .realtime import setup_realtime
+from .services import Services
+from .settings import Settings
+from .store import MongoStore, SqliteStore, store_from_database, store_from_url
+
+
+log = logging.getLogger(__name__)
+
+STORE_RETRY_SECONDS = (1, 2, 5, 10, 30)
+
+
+async def _keep_opening(store) -> None:
+    """While the database does not answer, keep trying in the background: the API answers
+    503 meanwhile and recovers by itself, instead of the process refusing to start."""
+    for attempt in itertools.count():
+        await asyncio.sleep(STORE_RETRY_SECONDS[min(attempt, len(STORE_RETRY_SECONDS) - 1)])
+        try:
+            await store.open()
+            log.info("database reachable again")
+            return
+        except StoreUnavailable:
+            log.warning("database still unavailable")
+
+
+def create_app(settings: Settings | None = None, *, store: object | None = None) -> web.Application:
+    """A self-contained TaskTrek application.
+
+    `settings` defaults to the environment. `store` may be a TaskTrek store, or a
+    PyMongo-async / Motor-compatible database object from an embedding application, in
+    which case a JWT secret must be configured.
+    """
+    settings = (settings or Settings.from_env()).validated()
+    if store is None:
+        settings = settings.with_secret()
+        store = store_from_url(settings.database_url)
+    elif settings.jwt_secret is None:
+        raise ConfigError("TASKTREK_JWT_SECRET is required when a store is passed in")
+    elif not isinstance(store, (SqliteStore, MongoStore)):
+        store = store_from_database(store)
+
+    services = Services.build(store, settings)
+    whitelist: list[str] = []
+    middlewares = [error_middleware, auth_middleware(services, settings.jwt_secret, whitelist)]
+    if settings.cors_origins:
+        middlewares.insert(0, cors_middleware(settings.cors_origins))
+    # The body limit is enforced while reading (tasktrek.http.io), independently of the
+    # host application's client_max_size when we are mounted as a sub-application.
+    app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)
+    app[SETTINGS] = settings
+    app[STORE] = store
+    app[SERVICES] = services
+
+    public = setup_routes(app)
+    before = set(app.router.resources())
+    setup_realtime(app, settings, services)
+    realtime = [r for r in app.router.resources() if r not in before]  # it authenticates itself
+
+    async def open_store(app: web.Application) -> AsyncIterator[None]:
+        retrying = None
+        try:
+            await store.open()
+        except StoreUnavailable:
+            log.warning("database unavailable at start-up; serving 503 until it answers")
+            retrying = asyncio.create_task(_keep_opening(store))
+        yield
+        if retrying:
+            retrying.cancel()
+        await store.close()
+
+    async def anchor_whitelist(app: web.Application) -> None:
+        # Paths are final only now: add_subapp prefixes them after create_app returns.
+        whitelist[:] = [f"^{re.escape(r.canonical)}$" for r in public] + [
+            f"^{re.escape(r.canonical)}" for r in realtime
+        ]
+
+    app.cleanup_ctx.insert(0, open_store)
+    app.on_startup.append(anchor_whitelist)
+    return app

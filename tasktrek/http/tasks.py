@@ -1,0 +1,71 @@
+"""/api/tasks: create, list, read, update, status, assign, delete, restore."""
+
+from aiohttp import web
+
+from ..services import TaskFilter
+from ..views import task_json
+from .io import json_response, load_body, load_query
+from .keys import SERVICES, USER
+from .schemas import AssignSchema, StatusSchema, TaskCreateSchema, TaskListSchema, TaskUpdateSchema
+
+create_schema, update_schema, list_schema = TaskCreateSchema(), TaskUpdateSchema(), TaskListSchema()
+status_schema, assign_schema = StatusSchema(), AssignSchema()
+
+_FILTER_NAMES = {"assignedTo": "assigned_to", "dueBefore": "due_before", "dueAfter": "due_after"}
+
+
+def one_task(task: dict, status: int = 200) -> web.Response:
+    return json_response(task_json(task), status, headers={"ETag": f'"{task["version"]}"'})
+
+
+def if_match(request: web.Request) -> str | None:
+    value = request.headers.get("If-Match")
+    if value is None:
+        return None
+    value = value.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    return value.strip('"')
+
+
+async def create(request: web.Request) -> web.Response:
+    body = await load_body(request, create_schema)
+    return one_task(await request.app[SERVICES].tasks.create(request[USER], body), status=201)
+
+
+async def list_tasks(request: web.Request) -> web.Response:
+    query = load_query(request, list_schema)
+    wanted = TaskFilter(**{_FILTER_NAMES.get(k, k): v for k, v in query.items()})
+    page = await request.app[SERVICES].tasks.page(request[USER], wanted)
+    tasks = [task_json(t) for t in page.pop("tasks")]
+    return json_response({**page, "results": len(tasks), "tasks": tasks})
+
+
+async def get(request: web.Request) -> web.Response:
+    return one_task(await request.app[SERVICES].tasks.get(request[USER], request.match_info["id"]))
+
+
+async def update(request: web.Request) -> web.Response:
+    body = await load_body(request, update_schema)
+    tasks = request.app[SERVICES].tasks
+    return one_task(await tasks.update(request[USER], request.match_info["id"], body, if_match(request)))
+
+
+async def set_status(request: web.Request) -> web.Response:
+    body = await load_body(request, status_schema)
+    tasks = request.app[SERVICES].tasks
+    return one_task(await tasks.set_status(request[USER], request.match_info["id"], body["status"], if_match(request)))
+
+
+async def assign(request: web.Request) -> web.Response:
+    body = await load_body(request, assign_schema)
+    return one_task(await request.app[SERVICES].tasks.assign(request[USER], request.match_info["id"], body["assignedTo"]))
+
+
+async def delete(request: web.Request) -> web.Response:
+    task = await request.app[SERVICES].tasks.delete(request[USER], request.match_info["id"])
+    return json_response({"id": task["_id"]})
+
+
+async def restore(request: web.Request) -> web.Response:
+    return one_task(await request.app[SERVICES].tasks.restore(request[USER], request.match_info["id"]))

@@ -1,0 +1,33 @@
+"""The service layer: every business rule lives here, behind these three services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..events import EventPublisher
+from ..settings import Settings
+from ..store import Store
+from .notifications import NotificationService
+from .tasks import TaskFilter, TaskService
+from .users import UserService
+
+__all__ = ["Services", "TaskFilter", "TaskService", "UserService", "NotificationService"]
+
+
+@dataclass(frozen=True)
+class Services:
+    users: UserService
+    tasks: TaskService
+    notifications: NotificationService
+    events: EventPublisher
+
+    @classmethod
+    def build(cls, store: Store, settings: Settings) -> "Services":
+        events = EventPublisher()
+        notifications = NotificationService(store, events)
+        return cls(
+            users=UserService(store, events, settings),
+            tasks=TaskService(store, events, notifications),
+            notifications=notifications,
+            events=events,
+        )

@@ -1,0 +1,165 @@
+"""Accounts and tokens: registration, login (with a failed-login limit), logout, lookup."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict, deque
+
+import bcrypt
+import jwt
+
+from ..domain import is_id, new_id, utcnow
+from ..errors import EmailTaken, NotFound, TooManyRequests, Unauthorized
+from ..events import EventPublisher, UserLoggedOut
+from ..settings import Settings
+from ..store import Store
+
+JWT_ALGORITHM = "HS256"
+INVALID_CREDENTIALS = "invalid credentials"
+INVALID_TOKEN = "invalid token"
+MAX_PASSWORD_BYTES = 72  # bcrypt's limit
+
+
+class LoginLimiter:
+    """Counts failed logins per (email, client address) in a sliding window.
+
+    Bounded: at most `max_keys` keys are tracked, the least recently failed dropped first,
+    so a flood of distinct emails cannot grow memory without limit.
+    """
+
+    def __init__(self, max_failures: int, window_seconds: float, *, max_keys: int = 100_000, clock=time.monotonic):
+        self.max_failures = max_failures
+        self.window = window_seconds
+        self.max_keys = max_keys
+        self.clock = clock
+        self._failures: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
+
+    def _recent(self, key: tuple[str, str]) -> deque[float]:
+        failures = self._failures.get(key, deque())
+        horizon = self.clock() - self.window
+        while failures and failures[0] <= horizon:
+            failures.popleft()
+        return failures
+
+    def check(self, key: tuple[str, str]) -> None:
+        """Raise TooManyRequests when this key has used up its failures in the window."""
+        failures = self._recent(key)
+        if len(failures) >= self.max_failures:
+            raise TooManyRequests(retry_after=max(1, int(failures[0] + self.window - self.clock()) + 1))
+
+    def failed(self, key: tuple[str, str]) -> None:
+        failures = self._recent(key)
+        failures.append(self.clock())
+        self._failures[key] = failures
+        self._failures.move_to_end(key)
+        while len(self._failures) > self.max_keys:
+            self._failures.popitem(last=False)
+
+    def succeeded(self, key: tuple[str, str]) -> None:
+        self._failures.pop(key, None)
+
+
+class UserService:
+    def __init__(self, store: Store, events: EventPublisher, settings: Settings):
+        self.store = store
+        self.events = events
+        self.secret = settings.jwt_secret
+        self.token_ttl = settings.token_ttl_seconds
+        self.rounds = settings.bcrypt_rounds
+        self.limiter = LoginLimiter(settings.login_max_failures, settings.login_window_seconds)
+        self._decoy_hash: bytes | None = None
+
+    # -- passwords, off the event loop ------------------------------------------------
+
+    async def _hash(self, password: str) -> bytes:
+        return await asyncio.to_thread(bcrypt.hashpw, password.encode(), bcrypt.gensalt(self.rounds))
+
+    async def _verify(self, password: str, hashed: bytes) -> bool:
+        candidate = password.encode()
+        if len(candidate) > MAX_PASSWORD_BYTES:
+            # No stored password is this long; spend the same time and say no.
+            await asyncio.to_thread(bcrypt.checkpw, b"", hashed)
+            return False
+        return await asyncio.to_thread(bcrypt.checkpw, candidate, hashed)
+
+    async def _decoy(self) -> bytes:
+        # An unknown email costs the same bcrypt work as a wrong password.
+        if self._decoy_hash is None:
+            self._decoy_hash = await self._hash(new_id())
+        return self._decoy_hash
+
+    # -- tokens -----------------------------------------------------------------------
+
+    def issue_token(self, user_id: str) -> str:
+        # iat with microseconds, so that logout revokes exactly the tokens issued before it.
+        issued_at = round(time.time(), 6)
+        claims = {"id": user_id, "sub": user_id, "iat": issued_at, "exp": int(issued_at) + self.token_ttl}
+        return jwt.encode(claims, self.secret, algorithm=JWT_ALGORITHM)
+
+    async def user_for_claims(self, claims: dict) -> dict | None:
+        """The live user a verified token speaks for, or None when it is revoked, names no
+        existing user, or lacks the claims we issue."""
+        user_id = claims.get("sub", claims.get("id"))
+        issued_at = claims.get("iat")
+        if not is_id(user_id) or isinstance(issued_at, bool) or not isinstance(issued_at, (int, float)):
+            return None
+        if "exp" not in claims:
+            return None
+        user = await self.store.get_user(user_id)
+        if user is None:
+            return None
+        revoked_at = user.get("tokensRevokedAt")
+        if revoked_at is not None and issued_at <= revoked_at:
+            return None
+        return user
+
+    async def authenticate(self, token: str) -> dict:
+        try:
+            claims = jwt.decode(token, self.secret, algorithms=[JWT_ALGORITHM], options={"require": ["exp", "iat"]})
+        except jwt.InvalidTokenError:
+            raise Unauthorized(INVALID_TOKEN) from None
+        user = await self.user_for_claims(claims)
+        if user is None:
+            raise Unauthorized(INVALID_TOKEN)
+        return user
+
+    # -- use cases --------------------------------------------------------------------
+
+    async def register(self, name: str, email: str, password: str) -> tuple[dict, str]:
+        if await self.store.get_user_by_email(email) is not None:
+            raise EmailTaken()
+        user = {
+            "_id": new_id(),
+            "name": name,
+            "email": email,
+            "passwordHash": (await self._hash(password)).decode(),
+            "tokensRevokedAt": None,
+            "createdAt": utcnow(),
+        }
+        await self.store.insert_user(user)  # raises EmailTaken on a race
+        return user, self.issue_token(user["_id"])
+
+    async def login(self, email: str, password: str, client: str) -> tuple[dict, str]:
+        key = (email, client)
+        self.limiter.check(key)
+        user = await self.store.get_user_by_email(email)
+        hashed = user["passwordHash"].encode() if user else await self._decoy()
+        if not await self._verify(password, hashed) or user is None:
+            self.limiter.failed(key)
+            raise Unauthorized(INVALID_CREDENTIALS)
+        self.limiter.succeeded(key)
+        return user, self.issue_token(user["_id"])
+
+    async def logout(self, user: dict) -> None:
+        await self.store.set_tokens_revoked_at(user["_id"], round(time.time(), 6))
+        await self.events.publish(UserLoggedOut(user["_id"]))
+
+    async def lookup(self, email: str) -> dict:
+        user = await self.store.get_user_by_email(email)
+        if user is None:
+            raise NotFound("user not found")
+        return user
+
+    async def get(self, user_id: str) -> dict | None:
+        return await self.store.get_user(user_id) if is_id(user_id) else None
