@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 import subprocess
@@ -151,3 +152,19 @@ async def test_cors_wildcard_never_with_credentials(settings, aiohttp_client):
 async def test_no_cors_headers_by_default(client):
     resp = await client.get("/healthz", headers={"Origin": "https://app.example"})
     assert "Access-Control-Allow-Origin" not in resp.headers
+
+
+async def test_database_outage_at_start_is_503_then_recovers(tmp_path, aiohttp_client):
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where the database directory should be")
+    settings = Settings(database_url=f"sqlite:///{blocker}/app.db", jwt_secret="s" * 40, bcrypt_rounds=4)
+    client = await aiohttp_client(create_app(settings))
+    resp = await client.post("/api/users", json={"name": "A", "email": "a@example.com", "password": "12345678"})
+    assert resp.status == 503 and await resp.json() == {"message": "database unavailable"}
+    assert (await client.get("/readyz")).status == 503
+    blocker.unlink()  # the database can be opened again; the app retries by itself
+    async with asyncio.timeout(10):
+        while (await client.get("/readyz")).status != 200:
+            await asyncio.sleep(0.05)
+    resp = await client.post("/api/users", json={"name": "A", "email": "a@example.com", "password": "12345678"})
+    assert resp.status == 201
