@@ -98,3 +98,35 @@ class Store(Protocol):
         """Mark every unread notification of the user read; return how many changed."""
 
 
+# Storage derivations shared by the adapters (no business rule: only how records are indexed).
+
+from ..domain import PRIORITY_RANK, STATUS_RANK, TASK_SORT_FIELDS  # noqa: E402
+
+# Fields each adapter stores beside a task so that title search and rank sorting use indexes;
+# they never leave the adapter.
+TASK_INDEX_FIELDS = ("titleLower", "statusRank", "priorityRank")
+_SORT_FIELD_STORED_AS = {"status": "statusRank", "priority": "priorityRank"}
+
+
+def task_index_fields(fields: dict) -> dict:
+    """The derived fields for a task, or for `changes` to one (only those it affects)."""
+    derived = {}
+    if "title" in fields:
+        derived["titleLower"] = fields["title"].lower()
+    if "status" in fields:
+        derived["statusRank"] = STATUS_RANK[fields["status"]]
+    if "priority" in fields:
+        derived["priorityRank"] = PRIORITY_RANK[fields["priority"]]
+    return derived
+
+
+def task_sort_keys(query: TaskQuery) -> list[tuple[str, bool]]:
+    """The query's sort as (stored field, descending), ending with the `_id` tie-breaker.
+    Raises ValueError on a field outside `TASK_SORT_FIELDS` (adapters may build
+    query text from these names)."""
+    keys = []
+    for field, descending in query.sort:
+        if field not in TASK_SORT_FIELDS:
+            raise ValueError(f"unknown task sort field {field!r}")
+        keys.append((_SORT_FIELD_STORED_AS.get(field, field), bool(descending)))
+    return keys + [("_id", False)]

@@ -1,0 +1,24 @@
+"""Storage: the `Store` port and its two adapters, SQLite (embedded default) and MongoDB."""
+
+from __future__ import annotations
+
+from ..settings import database_kind, sqlite_path
+from .base import Store, TaskQuery
+from .mongo import MongoStore
+from .sqlite import SqliteStore
+
+__all__ = ["Store", "TaskQuery", "SqliteStore", "MongoStore", "store_from_url", "store_from_database"]
+
+
+def store_from_url(url: str) -> Store:
+    """sqlite:///<relative path>, sqlite:////<absolute path>, mongodb:// or mongodb+srv://.
+    Raises ConfigError on any other scheme. The store still needs `await store.open()`."""
+    if database_kind(url) == "sqlite":
+        return SqliteStore(sqlite_path(url))
+    return MongoStore.from_url(url)
+
+
+def store_from_database(db) -> Store:
+    """A store on an async MongoDB database object (PyMongo's AsyncDatabase, or Motor's or
+    mongomock-motor's); its client stays the caller's to close."""
+    return MongoStore(db)

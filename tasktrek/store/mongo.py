@@ -1,0 +1,246 @@
+"""The MongoDB store, on PyMongo's async API (or any Motor-compatible database object).
+
+Documents keep ids as ObjectId (`_id`, `user`, `assignedTo`) and timestamps as BSON dates,
+the layout of the original Node service; hex strings and aware UTC datetimes at the boundary.
+Only the collection API that PyMongo's async driver, Motor and mongomock-motor share is used.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+from contextlib import contextmanager
+from datetime import datetime
+
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
+from pymongo.errors import ConfigurationError, ConnectionFailure, DuplicateKeyError, InvalidOperation
+
+from ..domain import is_id, to_ms
+from ..errors import ConfigError, EmailTaken, StoreUnavailable
+from .base import TASK_INDEX_FIELDS, TaskQuery, task_index_fields, task_sort_keys
+
+DEFAULT_DATABASE = "tasktrek"
+SERVER_SELECTION_TIMEOUT_MS = 5000
+_ID_FIELDS = ("_id", "user", "assignedTo")
+_NEWEST_FIRST = [("createdAt", DESCENDING), ("_id", DESCENDING)]
+
+
+@contextmanager
+def _unavailable_when_unreachable():
+    try:
+        yield
+    except ConnectionFailure as exc:  # also AutoReconnect, NetworkTimeout, ServerSelectionTimeoutError
+        raise StoreUnavailable() from exc
+    except InvalidOperation as exc:
+        if "after close" in str(exc):
+            raise StoreUnavailable() from exc
+        raise
+
+
+def _translating_errors(method):
+    @functools.wraps(method)
+    async def wrapper(*args, **kwargs):
+        with _unavailable_when_unreachable():
+            return await method(*args, **kwargs)
+
+    return wrapper
+
+
+def _oid(value: str):
+    """The ObjectId for a hex id. A malformed id stays a string, which matches no document."""
+    return ObjectId(value) if is_id(value) else value
+
+
+def _to_mongo(record: dict) -> dict:
+    """A document (or a `$set`) for a record: ObjectId references, naive UTC dates."""
+    doc = {}
+    for name, value in record.items():
+        if name in _ID_FIELDS and value is not None:
+            value = _oid(value)
+        elif isinstance(value, datetime):
+            value = to_ms(value).replace(tzinfo=None)  # what the driver hands back; mongomock compares naive
+        doc[name] = value
+    return doc
+
+
+def _from_mongo(doc: dict) -> dict:
+    record = {}
+    for name, value in doc.items():
+        if name in TASK_INDEX_FIELDS:
+            continue
+        if isinstance(value, ObjectId):
+            value = str(value)
+        elif isinstance(value, datetime):
+            value = to_ms(value)  # naive UTC (or aware, with tz_aware clients) to aware UTC
+        record[name] = value
+    return record
+
+
+def _task_filter(query: TaskQuery) -> dict:
+    match: dict = {"isDeleted": query.deleted}
+    if query.visible_to is not None:
+        match["$or"] = [{"user": _oid(query.visible_to)}, {"assignedTo": _oid(query.visible_to)}]
+    if query.owner is not None:
+        match["user"] = _oid(query.owner)
+    if query.assigned_to is not None:
+        match["assignedTo"] = _oid(query.assigned_to)
+    if query.statuses:
+        match["status"] = {"$in": list(query.statuses)}
+    if query.priorities:
+        match["priority"] = {"$in": list(query.priorities)}
+    if query.title_contains is not None:
+        match["titleLower"] = {"$regex": re.escape(query.title_contains)}  # literal substring
+    due = {}
+    if query.due_from is not None:
+        due["$gte"] = to_ms(query.due_from).replace(tzinfo=None)
+    if query.due_to is not None:
+        due["$lte"] = to_ms(query.due_to).replace(tzinfo=None)
+    if due:  # comparisons with a date never match null: dateless tasks fall out
+        match["dueDate"] = due
+    return match
+
+
+class MongoStore:
+    def __init__(self, database, *, client=None):
+        """`database`: an async database object. `client`: the client to close with this
+        store (from_url passes the one it makes); a database given alone stays its owner's."""
+        self.database = database
+        self._client = client
+        self._users = database["users"]
+        self._tasks = database["tasks"]
+        self._notifications = database["notifications"]
+
+    @classmethod
+    def from_url(cls, url: str) -> "MongoStore":
+        options = {"serverSelectionTimeoutMS": SERVER_SELECTION_TIMEOUT_MS}
+        if "serverselectiontimeoutms" in url.lower():
+            options = {}  # the URL's own value wins (a keyword option would override it)
+        try:
+            client = AsyncMongoClient(url, **options)
+        except ConfigurationError as exc:
+            raise ConfigError(f"TASKTREK_DATABASE_URL: {exc}") from None
+        return cls(client.get_default_database(default=DEFAULT_DATABASE), client=client)
+
+    # lifecycle
+
+    @_translating_errors
+    async def open(self) -> None:
+        await self._users.create_index("email", unique=True)
+        # Each list index ends with the default sort (updatedAt desc, _id asc) so that a
+        # user's pages are read in index order; the "visible to" $or merges the two.
+        for party in ("user", "assignedTo"):
+            await self._tasks.create_index(
+                [(party, ASCENDING), ("isDeleted", ASCENDING), ("updatedAt", DESCENDING), ("_id", ASCENDING)]
+            )
+        await self._tasks.create_index("status")
+        await self._notifications.create_index([("user", ASCENDING), *_NEWEST_FIRST])
+        await self._notifications.create_index([("user", ASCENDING), ("read", ASCENDING), *_NEWEST_FIRST])
+
+    async def close(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            closing = client.close()  # a coroutine with PyMongo's async client, plain with Motor's
+            if inspect.isawaitable(closing):
+                await closing
+
+    @_translating_errors
+    async def ping(self) -> None:
+        await self.database.command("ping")
+
+    # users
+
+    @_translating_errors
+    async def insert_user(self, user: dict) -> None:
+        try:
+            await self._users.insert_one(_to_mongo(user))
+        except DuplicateKeyError as exc:
+            if "email" in (exc.details or {}).get("keyPattern", {}):
+                raise EmailTaken() from exc
+            raise
+
+    @_translating_errors
+    async def get_user(self, user_id: str) -> dict | None:
+        doc = await self._users.find_one({"_id": _oid(user_id)})
+        return None if doc is None else _from_mongo(doc)
+
+    @_translating_errors
+    async def get_user_by_email(self, email: str) -> dict | None:
+        doc = await self._users.find_one({"email": email})
+        return None if doc is None else _from_mongo(doc)
+
+    @_translating_errors
+    async def set_tokens_revoked_at(self, user_id: str, revoked_at: float) -> None:
+        await self._users.update_one({"_id": _oid(user_id)}, {"$set": {"tokensRevokedAt": revoked_at}})
+
+    # tasks
+
+    @_translating_errors
+    async def insert_task(self, task: dict) -> None:
+        await self._tasks.insert_one(_to_mongo({**task, **task_index_fields(task)}))
+
+    @_translating_errors
+    async def get_task(self, task_id: str) -> dict | None:
+        doc = await self._tasks.find_one({"_id": _oid(task_id)})
+        return None if doc is None else _from_mongo(doc)
+
+    @_translating_errors
+    async def update_task(self, task_id: str, expected_version: int, changes: dict) -> dict | None:
+        doc = await self._tasks.find_one_and_update(
+            {"_id": _oid(task_id), "version": expected_version},
+            {"$set": _to_mongo({**changes, **task_index_fields(changes)})},
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else _from_mongo(doc)
+
+    @_translating_errors
+    async def find_tasks(self, query: TaskQuery) -> tuple[list[dict], int]:
+        match = _task_filter(query)
+        sort = [(field, DESCENDING if descending else ASCENDING) for field, descending in task_sort_keys(query)]
+        cursor = self._tasks.find(match).sort(sort).skip(query.skip).limit(query.limit)
+        page = [_from_mongo(doc) async for doc in cursor]
+        return page, await self._tasks.count_documents(match)
+
+    @_translating_errors
+    async def task_partners(self, user_id: str) -> set[str]:
+        user = _oid(user_id)
+        assignees = await self._tasks.distinct("assignedTo", {"user": user, "isDeleted": False})
+        owners = await self._tasks.distinct("user", {"assignedTo": user, "isDeleted": False})
+        return {str(partner) for partner in assignees + owners if partner is not None} - {user_id}
+
+    # notifications
+
+    @_translating_errors
+    async def insert_notification(self, notification: dict) -> None:
+        await self._notifications.insert_one(_to_mongo(notification))
+
+    @_translating_errors
+    async def find_notifications(
+        self, user_id: str, *, unread_only: bool, skip: int, limit: int
+    ) -> tuple[list[dict], int]:
+        match = {"user": _oid(user_id), **({"read": False} if unread_only else {})}
+        cursor = self._notifications.find(match).sort(_NEWEST_FIRST).skip(skip).limit(limit)
+        page = [_from_mongo(doc) async for doc in cursor]
+        return page, await self._notifications.count_documents(match)
+
+    @_translating_errors
+    async def count_unread(self, user_id: str) -> int:
+        return await self._notifications.count_documents({"user": _oid(user_id), "read": False})
+
+    @_translating_errors
+    async def set_notification_read(self, user_id: str, notification_id: str, read: bool) -> tuple[dict, bool] | None:
+        # One atomic round trip: the document before tells whether this call changed it.
+        before = await self._notifications.find_one_and_update(
+            {"_id": _oid(notification_id), "user": _oid(user_id)},
+            {"$set": {"read": read}},
+            return_document=ReturnDocument.BEFORE,
+        )
+        if before is None:
+            return None
+        return {**_from_mongo(before), "read": read}, before["read"] != read
+
+    @_translating_errors
+    async def mark_all_read(self, user_id: str) -> int:
+        result = await self._notifications.update_many({"user": _oid(user_id), "read": False}, {"$set": {"read": True}})
+        return result.modified_count

@@ -1,0 +1,362 @@
+"""The embedded default store: one SQLite file in WAL mode, reached through aiosqlite.
+
+Timestamps are kept as ISO strings with milliseconds and Z ('2026-11-23T22:14:05.123Z'), so
+that text order is time order; booleans as 0/1; `notification.data` as JSON text.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import aiosqlite
+
+from ..domain import iso
+from ..errors import EmailTaken, StoreUnavailable
+from .base import TASK_INDEX_FIELDS, TaskQuery, task_index_fields, task_sort_keys
+
+BUSY_TIMEOUT_MS = 5000
+
+# Each migration is a sequence of statements applied once, in order, in one transaction;
+# `PRAGMA user_version` counts the migrations applied. Append new ones; never edit old ones.
+MIGRATIONS: list[tuple[str, ...]] = [
+    (
+        """CREATE TABLE users (
+            _id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            email TEXT NOT NULL,
+            passwordHash TEXT NOT NULL,
+            tokensRevokedAt REAL,
+            createdAt TEXT NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX users_email ON users (email)",
+        """CREATE TABLE tasks (
+            _id TEXT PRIMARY KEY,
+            user TEXT NOT NULL REFERENCES users (_id),
+            title TEXT NOT NULL,
+            titleLower TEXT NOT NULL,
+            description TEXT NOT NULL,
+            status TEXT NOT NULL,
+            statusRank INTEGER NOT NULL,
+            priority TEXT NOT NULL,
+            priorityRank INTEGER NOT NULL,
+            dueDate TEXT,
+            assignedTo TEXT REFERENCES users (_id),
+            isDeleted INTEGER NOT NULL,
+            deletedAt TEXT,
+            createdAt TEXT NOT NULL,
+            updatedAt TEXT NOT NULL,
+            version INTEGER NOT NULL
+        )""",
+        # A user's list pages come straight off these indexes in the default order
+        # (updatedAt desc, _id asc). Each also carries the other party, the status and the
+        # priority, so the "visible to" halves, task_partners and the common filters and
+        # counts never touch the table rows.
+        "CREATE INDEX tasks_owner ON tasks (user, isDeleted, updatedAt DESC, _id, assignedTo, status, priority)",
+        "CREATE INDEX tasks_assignee ON tasks (assignedTo, isDeleted, updatedAt DESC, _id, user, status, priority)",
+        """CREATE TABLE notifications (
+            _id TEXT PRIMARY KEY,
+            user TEXT NOT NULL REFERENCES users (_id),
+            type TEXT NOT NULL,
+            message TEXT NOT NULL,
+            data TEXT NOT NULL,
+            read INTEGER NOT NULL,
+            createdAt TEXT NOT NULL
+        )""",
+        "CREATE INDEX notifications_user ON notifications (user, createdAt, _id)",
+        "CREATE INDEX notifications_user_read ON notifications (user, read, createdAt, _id)",
+    ),
+]
+
+USER_COLUMNS = ("_id", "name", "email", "passwordHash", "tokensRevokedAt", "createdAt")
+TASK_COLUMNS = (
+    "_id", "user", "title", "titleLower", "description", "status", "statusRank", "priority",
+    "priorityRank", "dueDate", "assignedTo", "isDeleted", "deletedAt", "createdAt",
+    "updatedAt", "version",
+)
+NOTIFICATION_COLUMNS = ("_id", "user", "type", "message", "data", "read", "createdAt")
+_DATETIME_COLUMNS = {"createdAt", "updatedAt", "dueDate", "deletedAt"}
+_BOOLEAN_COLUMNS = {"isDeleted", "read"}
+
+# Error texts that mean the database itself cannot be used (rather than a faulty statement).
+_UNAVAILABLE_MARKERS = (
+    "unable to open", "disk i/o error", "database is locked", "database or disk is full",
+    "readonly database", "not a database", "malformed", "closed database",
+    "no active connection", "connection closed",
+)
+
+
+@contextmanager
+def _unavailable_when_unusable():
+    try:
+        yield
+    except (sqlite3.Error, ValueError) as exc:  # aiosqlite raises ValueError once closed
+        if any(marker in str(exc).lower() for marker in _UNAVAILABLE_MARKERS):
+            raise StoreUnavailable() from exc
+        raise
+
+
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+
+
+def _to_sql(record: dict) -> dict:
+    """Column values for a record (or for changes to one)."""
+    values = {}
+    for name, value in record.items():
+        if isinstance(value, datetime):
+            value = iso(value)
+        elif isinstance(value, bool):
+            value = int(value)
+        elif name == "data":
+            value = json.dumps(value)
+        values[name] = value
+    return values
+
+
+def _from_row(row: sqlite3.Row) -> dict:
+    record = {}
+    for name in row.keys():
+        value = row[name]
+        if name in TASK_INDEX_FIELDS:
+            continue
+        if name in _DATETIME_COLUMNS and value is not None:
+            value = datetime.fromisoformat(value)  # the Z makes it aware UTC
+        elif name in _BOOLEAN_COLUMNS:
+            value = bool(value)
+        elif name == "data":
+            value = json.loads(value)
+        record[name] = value
+    return record
+
+
+def _marks(values) -> str:
+    return ", ".join("?" * len(values))
+
+
+def _task_match_branches(query: TaskQuery) -> list[tuple[str, list]]:
+    """(WHERE clause, parameters) pairs whose matches, concatenated, are the query's matches.
+    `visible_to` becomes two disjoint halves, owner and assignee-but-not-owner, so that each
+    walks its own index in sort order (an OR would sort every match before paging)."""
+    where, params = ["isDeleted = ?"], [int(query.deleted)]
+    if query.owner is not None:
+        where.append("user = ?")
+        params.append(query.owner)
+    if query.assigned_to is not None:
+        where.append("assignedTo = ?")
+        params.append(query.assigned_to)
+    if query.statuses:
+        where.append(f"status IN ({_marks(query.statuses)})")
+        params += query.statuses
+    if query.priorities:
+        where.append(f"priority IN ({_marks(query.priorities)})")
+        params += query.priorities
+    if query.title_contains is not None:
+        where.append("instr(titleLower, ?) > 0")  # literal: no LIKE wildcards
+        params.append(query.title_contains)
+    if query.due_from is not None:
+        where.append("dueDate >= ?")
+        params.append(iso(query.due_from))
+    if query.due_to is not None:
+        where.append("dueDate <= ?")
+        params.append(iso(query.due_to))
+
+    halves = [(where, params)]
+    if query.visible_to is not None:
+        user = query.visible_to
+        halves = [
+            (where + ["user = ?"], params + [user]),
+            (where + ["assignedTo = ?", "user <> ?"], params + [user, user]),
+        ]
+    return [(" AND ".join(clauses), values) for clauses, values in halves]
+
+
+def _task_page_sql(query: TaskQuery) -> tuple[str, list]:
+    sort = task_sort_keys(query)
+    columns = ", ".join(dict.fromkeys(column for column, _ in sort))
+
+    def order(prefix: str = "") -> str:
+        return ", ".join(f"{prefix}{column} {'DESC' if desc else 'ASC'}" for column, desc in sort)
+
+    branches = _task_match_branches(query)
+    matches = " UNION ALL ".join(f"SELECT {columns} FROM tasks WHERE {where}" for where, _ in branches)
+    # Page over the narrow index columns first, then fetch only that page's rows.
+    sql = (
+        f"WITH page AS ({matches} ORDER BY {order()} LIMIT ? OFFSET ?) "
+        f"SELECT tasks.* FROM page JOIN tasks USING (_id) ORDER BY {order('page.')}"
+    )
+    params = [value for _, values in branches for value in values]
+    return sql, params + [query.limit, query.skip]
+
+
+def _task_count_sql(query: TaskQuery) -> tuple[str, list]:
+    branches = _task_match_branches(query)
+    sql = "SELECT " + " + ".join(f"(SELECT count(*) FROM tasks WHERE {where})" for where, _ in branches)
+    return sql, [value for _, values in branches for value in values]
+
+
+class SqliteStore:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._db: aiosqlite.Connection | None = None
+
+    # plumbing: every statement goes through these, so every error is translated
+
+    async def _fetchall(self, sql: str, params=()) -> list[sqlite3.Row]:
+        if self._db is None:
+            raise StoreUnavailable()
+        with _unavailable_when_unusable():
+            return list(await self._db.execute_fetchall(sql, params))
+
+    async def _fetchone(self, sql: str, params=()) -> sqlite3.Row | None:
+        rows = await self._fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def _execute(self, sql: str, params=()) -> int:
+        """Run one statement; return the number of rows it changed."""
+        if self._db is None:
+            raise StoreUnavailable()
+        with _unavailable_when_unusable():
+            async with self._db.execute(sql, params) as cursor:
+                return cursor.rowcount
+
+    # lifecycle
+
+    async def open(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot create {self.path.parent}: {exc.strerror}") from exc
+        with _unavailable_when_unusable():
+            # Autocommit: each statement is its own transaction unless we BEGIN one.
+            self._db = await aiosqlite.connect(self.path, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        try:
+            await self._execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await self._execute("PRAGMA journal_mode = WAL")
+            await self._execute("PRAGMA synchronous = NORMAL")  # durable enough under WAL, much faster
+            await self._execute("PRAGMA foreign_keys = ON")
+            await self._migrate()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _migrate(self) -> None:
+        await self._execute("BEGIN IMMEDIATE")  # a second process starting now waits, then sees our work
+        try:
+            (version,) = await self._fetchone("PRAGMA user_version")
+            if version > len(MIGRATIONS):
+                raise StoreUnavailable(f"{self.path} has schema version {version}, newer than this TaskTrek")
+            for statements in MIGRATIONS[version:]:
+                for statement in statements:
+                    await self._execute(statement)
+            await self._execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+            await self._execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                await self._db.rollback()
+            raise
+
+    async def close(self) -> None:
+        if self._db is not None:
+            db, self._db = self._db, None
+            await db.close()
+
+    async def ping(self) -> None:
+        await self._fetchall("SELECT 1 FROM sqlite_master LIMIT 1")
+
+    async def query_plan(self, query: TaskQuery) -> list[str]:
+        """EXPLAIN QUERY PLAN of find_tasks' page query: for tests and diagnosis."""
+        sql, params = _task_page_sql(query)
+        return [row["detail"] for row in await self._fetchall("EXPLAIN QUERY PLAN " + sql, params)]
+
+    # users
+
+    async def insert_user(self, user: dict) -> None:
+        try:
+            await self._execute(_insert_sql("users", USER_COLUMNS), _to_sql(user))
+        except sqlite3.IntegrityError as exc:
+            if "users.email" in str(exc):
+                raise EmailTaken() from exc
+            raise
+
+    async def get_user(self, user_id: str) -> dict | None:
+        row = await self._fetchone("SELECT * FROM users WHERE _id = ?", (user_id,))
+        return None if row is None else _from_row(row)
+
+    async def get_user_by_email(self, email: str) -> dict | None:
+        row = await self._fetchone("SELECT * FROM users WHERE email = ?", (email,))
+        return None if row is None else _from_row(row)
+
+    async def set_tokens_revoked_at(self, user_id: str, revoked_at: float) -> None:
+        await self._execute("UPDATE users SET tokensRevokedAt = ? WHERE _id = ?", (revoked_at, user_id))
+
+    # tasks
+
+    async def insert_task(self, task: dict) -> None:
+        await self._execute(_insert_sql("tasks", TASK_COLUMNS), _to_sql({**task, **task_index_fields(task)}))
+
+    async def get_task(self, task_id: str) -> dict | None:
+        row = await self._fetchone("SELECT * FROM tasks WHERE _id = ?", (task_id,))
+        return None if row is None else _from_row(row)
+
+    async def update_task(self, task_id: str, expected_version: int, changes: dict) -> dict | None:
+        values = _to_sql({**changes, **task_index_fields(changes)})
+        unknown = set(values) - set(TASK_COLUMNS[1:])
+        if unknown:  # column names are spliced into the SQL: only known ones
+            raise ValueError(f"not task fields: {sorted(unknown)}")
+        assignments = ", ".join(f"{name} = :{name}" for name in values)
+        row = await self._fetchone(
+            f"UPDATE tasks SET {assignments} WHERE _id = :task_id AND version = :expected_version RETURNING *",
+            {**values, "task_id": task_id, "expected_version": expected_version},
+        )
+        return None if row is None else _from_row(row)
+
+    async def find_tasks(self, query: TaskQuery) -> tuple[list[dict], int]:
+        rows = await self._fetchall(*_task_page_sql(query))
+        (total,) = await self._fetchone(*_task_count_sql(query))
+        return [_from_row(row) for row in rows], total
+
+    async def task_partners(self, user_id: str) -> set[str]:
+        rows = await self._fetchall(
+            "SELECT assignedTo FROM tasks WHERE user = ? AND isDeleted = 0 AND assignedTo IS NOT NULL "
+            "UNION SELECT user FROM tasks WHERE assignedTo = ? AND isDeleted = 0",
+            (user_id, user_id),
+        )
+        return {partner for (partner,) in rows} - {user_id}
+
+    # notifications
+
+    async def insert_notification(self, notification: dict) -> None:
+        await self._execute(_insert_sql("notifications", NOTIFICATION_COLUMNS), _to_sql(notification))
+
+    async def find_notifications(
+        self, user_id: str, *, unread_only: bool, skip: int, limit: int
+    ) -> tuple[list[dict], int]:
+        where = "user = ? AND read = 0" if unread_only else "user = ?"
+        rows = await self._fetchall(
+            f"SELECT * FROM notifications WHERE {where} ORDER BY createdAt DESC, _id DESC LIMIT ? OFFSET ?",
+            (user_id, limit, skip),
+        )
+        (total,) = await self._fetchone(f"SELECT count(*) FROM notifications WHERE {where}", (user_id,))
+        return [_from_row(row) for row in rows], total
+
+    async def count_unread(self, user_id: str) -> int:
+        (count,) = await self._fetchone("SELECT count(*) FROM notifications WHERE user = ? AND read = 0", (user_id,))
+        return count
+
+    async def set_notification_read(self, user_id: str, notification_id: str, read: bool) -> tuple[dict, bool] | None:
+        changed = await self._fetchone(
+            "UPDATE notifications SET read = ? WHERE _id = ? AND user = ? AND read <> ? RETURNING *",
+            (read, notification_id, user_id, read),
+        )
+        if changed is not None:
+            return _from_row(changed), True
+        row = await self._fetchone("SELECT * FROM notifications WHERE _id = ? AND user = ?", (notification_id, user_id))
+        return None if row is None else (_from_row(row), False)
+
+    async def mark_all_read(self, user_id: str) -> int:
+        return await self._execute("UPDATE notifications SET read = 1 WHERE user = ? AND read = 0", (user_id,))

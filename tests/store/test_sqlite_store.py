@@ -1,0 +1,175 @@
+"""What only the SQLite store promises: the file, WAL, migrations, index use, failure mapping."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from tasktrek.errors import StoreUnavailable
+from tasktrek.store import SqliteStore, TaskQuery
+from tasktrek.store import sqlite as sqlite_module
+
+
+@pytest.fixture
+def path(tmp_path):
+    return tmp_path / "not" / "yet" / "there" / "tasktrek.db"
+
+
+@pytest.fixture
+async def store(path):
+    """Overrides the contract suite's store: these tests are about SQLite alone."""
+    opened = SqliteStore(path)
+    await opened.open()
+    yield opened
+    await opened.close()
+
+
+def pragma(path, name: str):
+    with sqlite3.connect(path) as db:
+        return db.execute(f"PRAGMA {name}").fetchone()[0]
+
+
+async def test_open_creates_the_file_in_wal_mode_at_the_latest_schema(store, path):
+    assert path.is_file()
+    assert pragma(path, "journal_mode") == "wal"
+    assert pragma(path, "user_version") == len(sqlite_module.MIGRATIONS)
+
+
+async def test_reopening_keeps_the_data(store, path, new_user, new_task):
+    user = await new_user()
+    task = await new_task(user)
+    await store.close()
+
+    reopened = SqliteStore(path)
+    await reopened.open()
+    try:
+        assert await reopened.get_user(user["_id"]) == user
+        assert await reopened.get_task(task["_id"]) == task
+        assert pragma(path, "user_version") == len(sqlite_module.MIGRATIONS)
+    finally:
+        await reopened.close()
+
+
+async def test_reopening_applies_only_the_new_migrations(store, path, new_user, monkeypatch):
+    user = await new_user()
+    await store.close()
+    new_migration = ("CREATE INDEX tasks_created ON tasks (user, createdAt)",)
+    monkeypatch.setattr(sqlite_module, "MIGRATIONS", [*sqlite_module.MIGRATIONS, new_migration])
+
+    reopened = SqliteStore(path)
+    await reopened.open()
+    await reopened.close()
+
+    assert pragma(path, "user_version") == len(sqlite_module.MIGRATIONS)
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT 1 FROM sqlite_master WHERE name = 'tasks_created'").fetchone()
+        assert db.execute("SELECT name FROM users").fetchall() == [(user["name"],)]
+
+
+async def test_a_failing_migration_changes_nothing(store, path, monkeypatch):
+    await store.close()
+    broken = ("CREATE TABLE half_done (x)", "THIS IS NOT SQL")
+    monkeypatch.setattr(sqlite_module, "MIGRATIONS", [*sqlite_module.MIGRATIONS, broken])
+
+    with pytest.raises(sqlite3.OperationalError):
+        await SqliteStore(path).open()
+
+    assert pragma(path, "user_version") == len(sqlite_module.MIGRATIONS) - 1
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT 1 FROM sqlite_master WHERE name = 'half_done'").fetchone() is None
+
+
+async def test_a_database_from_a_newer_release_is_refused(store, path):
+    await store.close()
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {len(sqlite_module.MIGRATIONS) + 1}")
+
+    with pytest.raises(StoreUnavailable):
+        await SqliteStore(path).open()
+
+
+async def test_values_are_stored_as_sortable_text(store, path, new_user, new_task, new_notification):
+    user = await new_user()
+    await new_task(user, title="Été")
+    await new_notification(user, data={"taskId": "t", "n": [1, 2]})
+
+    with sqlite3.connect(path) as db:
+        created, title_lower, is_deleted = db.execute("SELECT createdAt, titleLower, isDeleted FROM tasks").fetchone()
+        data = db.execute("SELECT data FROM notifications").fetchone()[0]
+    assert created == "2026-03-01T12:00:00.000Z"
+    assert title_lower == "été"
+    assert is_deleted == 0
+    assert data == '{"taskId": "t", "n": [1, 2]}'
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        TaskQuery(visible_to="u"),
+        TaskQuery(visible_to="u", skip=100_000),
+        TaskQuery(visible_to="u", statuses=("todo", "done"), priorities=("high",)),
+        TaskQuery(owner="u", deleted=True),
+        TaskQuery(assigned_to="u"),
+    ],
+)
+async def test_list_pages_walk_the_indexes_in_order(store, query):
+    plan = await store.query_plan(query)
+
+    assert not [step for step in plan if step.startswith("SCAN tasks")], plan
+    assert any("USING COVERING INDEX tasks_" in step for step in plan), plan
+    # The only sort is the final one, of the page's own rows; the matches arrive in order.
+    assert [step for step in plan if "TEMP B-TREE" in step] == ["USE TEMP B-TREE FOR ORDER BY"], plan
+    assert plan[-1] == "USE TEMP B-TREE FOR ORDER BY", plan
+
+
+async def test_visible_to_merges_the_owner_and_assignee_indexes(store):
+    plan = await store.query_plan(TaskQuery(visible_to="u"))
+
+    assert "MERGE (UNION ALL)" in plan
+    assert any("COVERING INDEX tasks_owner" in step for step in plan)
+    assert any("COVERING INDEX tasks_assignee" in step for step in plan)
+
+
+async def test_a_closed_or_unopened_store_is_unavailable(store):
+    await store.close()
+
+    with pytest.raises(StoreUnavailable):
+        await store.ping()
+    with pytest.raises(StoreUnavailable):
+        await store.find_tasks(TaskQuery())
+    with pytest.raises(StoreUnavailable):
+        await SqliteStore("never-opened.db").get_user("x")
+
+
+async def test_a_path_that_cannot_hold_a_database_is_unavailable(tmp_path):
+    (tmp_path / "a-file").write_text("")
+
+    with pytest.raises(StoreUnavailable):
+        await SqliteStore(tmp_path / "a-file" / "tasktrek.db").open()
+    with pytest.raises(StoreUnavailable):
+        await SqliteStore(tmp_path).open()  # a directory, not a file
+
+
+async def test_a_database_locked_past_the_busy_timeout_is_unavailable(path, monkeypatch):
+    monkeypatch.setattr(sqlite_module, "BUSY_TIMEOUT_MS", 20)
+    store = SqliteStore(path)
+    await store.open()
+    other_writer = sqlite3.connect(path, isolation_level=None)
+    other_writer.execute("BEGIN IMMEDIATE")  # holds the write lock
+    try:
+        with pytest.raises(StoreUnavailable):
+            await store.set_tokens_revoked_at("someone", 1.0)
+        await store.ping()  # readers are not blocked in WAL mode
+    finally:
+        other_writer.execute("ROLLBACK")
+        other_writer.close()
+        await store.close()
+
+
+async def test_a_file_that_is_not_a_database_is_unavailable(tmp_path):
+    path = tmp_path / "tasktrek.db"
+    path.write_bytes(b"this is not an SQLite file, just some text long enough" * 40)
+
+    with pytest.raises(StoreUnavailable):
+        await SqliteStore(path).open()

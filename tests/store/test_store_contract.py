@@ -1,0 +1,536 @@
+"""The Store contract (tasktrek/store/base.py), run on every backend (see conftest.py)."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tasktrek.domain import PRIORITIES, STATUSES, new_id
+from tasktrek.errors import EmailTaken
+from tasktrek.store import TaskQuery
+
+DAY = datetime(2026, 5, 1, tzinfo=timezone.utc)
+
+
+def ids(records) -> list[str]:
+    return [record["_id"] for record in records]
+
+
+async def page_ids(store, **criteria) -> list[str]:
+    tasks, _ = await store.find_tasks(TaskQuery(limit=100, **criteria))
+    return ids(tasks)
+
+
+# users
+
+
+async def test_user_round_trip(store, new_user):
+    user = await new_user(name="Zoë", email="zoe@example.com")
+
+    assert await store.get_user(user["_id"]) == user
+    assert await store.get_user_by_email("zoe@example.com") == user
+
+
+async def test_unknown_or_malformed_user_finds_nothing(store, new_user):
+    await new_user(email="known@example.com")
+
+    assert await store.get_user(new_id()) is None
+    assert await store.get_user("not-an-id") is None
+    assert await store.get_user_by_email("unknown@example.com") is None
+
+
+async def test_duplicate_email_is_email_taken(store, new_user):
+    first = await new_user(email="taken@example.com")
+
+    with pytest.raises(EmailTaken):
+        await new_user(email="taken@example.com")
+    assert await store.get_user_by_email("taken@example.com") == first
+
+
+async def test_tokens_revoked_at(store, new_user):
+    user = await new_user()
+
+    await store.set_tokens_revoked_at(user["_id"], 1767225600.125)
+
+    assert (await store.get_user(user["_id"]))["tokensRevokedAt"] == 1767225600.125
+
+
+# tasks: records
+
+
+async def test_task_round_trip_keeps_every_field_and_type(store, new_user, new_task):
+    owner, assignee = await new_user(), await new_user()
+    paris = timezone(timedelta(hours=2))
+    task = await new_task(
+        owner,
+        title="Écrire le rapport (v2) — 100%",
+        description="line 1\nline 2 ✓",
+        status="in-progress",
+        priority="high",
+        dueDate=datetime(2026, 6, 1, 9, 30, 0, 123456, tzinfo=paris),
+        assignedTo=assignee["_id"],
+        isDeleted=True,
+        deletedAt=datetime(2026, 5, 2, 8, 0, 0, 999999, tzinfo=timezone.utc),
+        createdAt=datetime(2026, 5, 1, 8, 0, 0, 1000, tzinfo=timezone.utc),
+        updatedAt=datetime(2026, 5, 2, 8, 0, 0, 999999, tzinfo=timezone.utc),
+        version=7,
+    )
+
+    stored = await store.get_task(task["_id"])
+
+    assert stored == {
+        **task,
+        # UTC, millisecond precision, aware
+        "dueDate": datetime(2026, 6, 1, 7, 30, 0, 123000, tzinfo=timezone.utc),
+        "deletedAt": datetime(2026, 5, 2, 8, 0, 0, 999000, tzinfo=timezone.utc),
+        "createdAt": datetime(2026, 5, 1, 8, 0, 0, 1000, tzinfo=timezone.utc),
+        "updatedAt": datetime(2026, 5, 2, 8, 0, 0, 999000, tzinfo=timezone.utc),
+    }
+    assert stored["dueDate"].utcoffset() == timedelta(0)
+    assert type(stored["isDeleted"]) is bool and type(stored["version"]) is int
+
+
+async def test_unknown_or_malformed_task_finds_nothing(store, new_user, new_task):
+    await new_task(await new_user())
+
+    assert await store.get_task(new_id()) is None
+    assert await store.get_task("zzz") is None
+
+
+async def test_update_task_with_the_right_version_applies_and_returns_the_new_task(store, new_user, new_task):
+    owner, assignee = await new_user(), await new_user()
+    task = await new_task(owner, title="Old title")
+    changes = {
+        "title": "New title",
+        "status": "done",
+        "priority": "low",
+        "dueDate": DAY,
+        "assignedTo": assignee["_id"],
+        "version": 2,
+        "updatedAt": DAY + timedelta(hours=1),
+    }
+
+    updated = await store.update_task(task["_id"], 1, changes)
+
+    assert updated == {**task, **changes}
+    assert await store.get_task(task["_id"]) == updated
+
+
+async def test_update_task_with_a_stale_version_changes_nothing(store, new_user, new_task):
+    task = await new_task(await new_user())
+
+    assert await store.update_task(task["_id"], 2, {"title": "Lost", "version": 3, "updatedAt": DAY}) is None
+    assert await store.update_task(new_id(), 1, {"title": "Lost", "version": 2, "updatedAt": DAY}) is None
+    assert await store.get_task(task["_id"]) == task
+
+
+async def test_update_task_keeps_search_and_rank_sorting_in_step(store, new_user, new_task):
+    owner = await new_user()
+    first = await new_task(owner, title="Alpha", status="todo")
+    second = await new_task(owner, title="Beta", status="in-progress")
+
+    await store.update_task(first["_id"], 1, {"title": "Gamma", "status": "done", "version": 2, "updatedAt": DAY})
+
+    assert await page_ids(store, owner=owner["_id"], title_contains="gamma") == [first["_id"]]
+    assert await page_ids(store, owner=owner["_id"], title_contains="alpha") == []
+    assert await page_ids(store, owner=owner["_id"], sort=(("status", False),)) == [second["_id"], first["_id"]]
+
+
+# tasks: find_tasks
+
+
+async def test_find_tasks_pages_and_counts(store, new_user, new_task):
+    owner = await new_user()
+    tasks = [await new_task(owner) for _ in range(25)]
+    newest_first = ids(reversed(tasks))  # new_task spaces updatedAt one second apart
+
+    pages = [await store.find_tasks(TaskQuery(owner=owner["_id"], skip=skip, limit=10)) for skip in (0, 10, 20, 30)]
+
+    assert [ids(page) for page, _ in pages] == [newest_first[:10], newest_first[10:20], newest_first[20:], []]
+    assert [total for _, total in pages] == [25, 25, 25, 25]
+    assert pages[0][0][0] == tasks[-1]  # whole records, not just ids
+
+
+async def test_visible_to_matches_owner_or_assignee_once(store, new_user, new_task):
+    me, other, stranger = await new_user(), await new_user(), await new_user()
+    mine = await new_task(me)
+    assigned_to_me = await new_task(other, assignedTo=me["_id"])
+    mine_assigned_out = await new_task(me, assignedTo=other["_id"])
+    self_assigned = await new_task(me, assignedTo=me["_id"])
+    await new_task(other)
+    await new_task(stranger, assignedTo=other["_id"])
+
+    tasks, total = await store.find_tasks(TaskQuery(visible_to=me["_id"]))
+
+    assert sorted(ids(tasks)) == sorted(ids([mine, assigned_to_me, mine_assigned_out, self_assigned]))
+    assert total == 4
+    assert await page_ids(store, visible_to="malformed") == []
+
+
+async def test_owner_and_assignee_filters(store, new_user, new_task):
+    me, other = await new_user(), await new_user()
+    mine = await new_task(me)
+    mine_assigned_out = await new_task(me, assignedTo=other["_id"])
+    assigned_to_me = await new_task(other, assignedTo=me["_id"])
+
+    assert sorted(await page_ids(store, owner=me["_id"])) == sorted(ids([mine, mine_assigned_out]))
+    assert await page_ids(store, assigned_to=me["_id"]) == [assigned_to_me["_id"]]
+    assert await page_ids(store, visible_to=me["_id"], assigned_to=other["_id"]) == [mine_assigned_out["_id"]]
+    assert await page_ids(store, owner=me["_id"], assigned_to=me["_id"]) == []
+
+
+async def test_status_and_priority_filters(store, new_user, new_task):
+    owner = await new_user()
+    todo_low = await new_task(owner, status="todo", priority="low")
+    doing_high = await new_task(owner, status="in-progress", priority="high")
+    done_medium = await new_task(owner, status="done", priority="medium")
+
+    assert await page_ids(store, owner=owner["_id"], statuses=("todo",)) == [todo_low["_id"]]
+    assert sorted(await page_ids(store, owner=owner["_id"], statuses=("todo", "done"))) == sorted(
+        ids([todo_low, done_medium])
+    )
+    assert sorted(await page_ids(store, owner=owner["_id"], priorities=("high", "medium"))) == sorted(
+        ids([doing_high, done_medium])
+    )
+    assert await page_ids(store, owner=owner["_id"], statuses=("done",), priorities=("low",)) == []
+
+
+@pytest.mark.parametrize(
+    "title, needle, found",
+    [
+        ("Fix the Login bug", "login", True),
+        ("Fix the login bug", "fix the l", True),
+        ("anything", ".*", False),
+        ("a.* literal", ".*", True),
+        ("abc", "a.c", False),
+        ("call foo(", "(", True),
+        ("100% done", "%", True),
+        ("100 done", "%", False),
+        ("snake_case", "_", True),
+        ("snakecase", "_", False),
+        ("back\\slash", "\\s", True),
+        ("backslash", "\\s", False),
+        ("[draft] plan", "[draft]", True),
+        ("d plan", "[draft]", False),
+        ("École d'été", "école", True),
+        ("ÉCOLE", "é", True),
+        ("Ecole", "é", False),
+        ("^start$", "^start$", True),
+        ("start", "^start$", False),
+    ],
+)
+async def test_title_contains_is_a_literal_case_insensitive_substring(store, new_user, new_task, title, needle, found):
+    owner = await new_user()
+    task = await new_task(owner, title=title)
+
+    assert await page_ids(store, owner=owner["_id"], title_contains=needle) == ([task["_id"]] if found else [])
+
+
+async def test_due_bounds_are_inclusive_and_skip_tasks_without_due_date(store, new_user, new_task):
+    owner = await new_user()
+    before = await new_task(owner, dueDate=DAY - timedelta(milliseconds=1))
+    on_start = await new_task(owner, dueDate=DAY)
+    inside = await new_task(owner, dueDate=DAY + timedelta(days=1))
+    on_end = await new_task(owner, dueDate=DAY + timedelta(days=2))
+    after = await new_task(owner, dueDate=DAY + timedelta(days=2, milliseconds=1))
+    await new_task(owner, dueDate=None)
+
+    between = await page_ids(store, owner=owner["_id"], due_from=DAY, due_to=DAY + timedelta(days=2))
+    from_day = await page_ids(store, owner=owner["_id"], due_from=DAY)
+    to_day = await page_ids(store, owner=owner["_id"], due_to=DAY)
+
+    assert sorted(between) == sorted(ids([on_start, inside, on_end]))
+    assert sorted(from_day) == sorted(ids([on_start, inside, on_end, after]))
+    assert sorted(to_day) == sorted(ids([before, on_start]))
+
+
+async def test_deleted_flag_selects_live_or_trashed_tasks(store, new_user, new_task):
+    owner = await new_user()
+    live = await new_task(owner)
+    trashed = await new_task(owner, isDeleted=True, deletedAt=DAY)
+
+    assert await page_ids(store, owner=owner["_id"]) == [live["_id"]]
+    assert await page_ids(store, owner=owner["_id"], deleted=True) == [trashed["_id"]]
+
+
+@pytest.fixture
+async def sortable(store, new_user, new_task):
+    """Five tasks whose every sort field orders them differently, and their owner."""
+    owner = await new_user()
+    rows = [
+        # title, status, priority, dueDate, createdAt, updatedAt (days after DAY)
+        ("banana", "done", "low", 3, 2, 1),
+        ("Apple", "todo", "high", None, 4, 3),
+        ("cherry", "in-progress", "medium", 1, 1, 4),
+        ("Éclair", "todo", "low", 2, 3, 0),
+        ("apple", "in-progress", "high", None, 0, 2),
+    ]
+    tasks = {}
+    for title, status, priority, due, created, updated in rows:
+        tasks[title] = await new_task(
+            owner,
+            title=title,
+            status=status,
+            priority=priority,
+            dueDate=None if due is None else DAY + timedelta(days=due),
+            createdAt=DAY + timedelta(days=created),
+            updatedAt=DAY + timedelta(days=updated),
+        )
+    return owner, tasks
+
+
+@pytest.mark.parametrize(
+    "sort, titles",
+    [
+        ((("createdAt", False),), ["apple", "cherry", "banana", "Éclair", "Apple"]),
+        ((("createdAt", True),), ["Apple", "Éclair", "banana", "cherry", "apple"]),
+        ((("updatedAt", False),), ["Éclair", "banana", "apple", "Apple", "cherry"]),
+        ((("updatedAt", True),), ["cherry", "Apple", "apple", "banana", "Éclair"]),
+        # code point order: upper case before lower case before accented letters
+        ((("title", False),), ["Apple", "apple", "banana", "cherry", "Éclair"]),
+        ((("title", True),), ["Éclair", "cherry", "banana", "apple", "Apple"]),
+        # tasks without a due date sort below every date
+        ((("dueDate", False), ("title", False)), ["Apple", "apple", "cherry", "Éclair", "banana"]),
+        ((("dueDate", True), ("title", False)), ["banana", "Éclair", "cherry", "Apple", "apple"]),
+        # workflow order, not alphabetical
+        ((("status", False), ("title", False)), ["Apple", "Éclair", "apple", "cherry", "banana"]),
+        ((("status", True), ("title", True)), ["banana", "cherry", "apple", "Éclair", "Apple"]),
+        # weight order, not alphabetical
+        ((("priority", False), ("title", False)), ["banana", "Éclair", "cherry", "Apple", "apple"]),
+        ((("priority", True), ("createdAt", True)), ["Apple", "apple", "cherry", "Éclair", "banana"]),
+        (
+            (("status", False), ("priority", True), ("updatedAt", False)),
+            ["Apple", "Éclair", "apple", "cherry", "banana"],
+        ),
+    ],
+)
+async def test_every_sort_field_both_ways(store, sortable, sort, titles):
+    owner, tasks = sortable
+
+    assert await page_ids(store, owner=owner["_id"], sort=sort) == [tasks[title]["_id"] for title in titles]
+
+
+@pytest.mark.parametrize("descending", [False, True])
+async def test_ties_break_on_id_ascending_whatever_the_direction(store, new_user, new_task, descending):
+    owner = await new_user()
+    tied = [await new_task(owner, updatedAt=DAY, title="same") for _ in range(6)]
+
+    for field in ("updatedAt", "title", "status", "priority", "dueDate", "createdAt"):
+        found = await page_ids(store, owner=owner["_id"], sort=((field, descending),))
+        assert found == sorted(ids(tied)), field
+    second_page, total = await store.find_tasks(TaskQuery(owner=owner["_id"], skip=3, limit=3))
+    assert ids(second_page) == sorted(ids(tied))[3:] and total == 6
+
+
+# tasks: the same random data and queries on every backend, against a plain-Python reference
+
+
+def reference_find(tasks: list[dict], query: TaskQuery) -> tuple[list[str], int]:
+    """The TaskQuery semantics, written as plainly as possible."""
+
+    def matches(task: dict) -> bool:
+        due = task["dueDate"]
+        return (
+            task["isDeleted"] == query.deleted
+            and (query.visible_to is None or query.visible_to in (task["user"], task["assignedTo"]))
+            and (query.owner is None or task["user"] == query.owner)
+            and (query.assigned_to is None or task["assignedTo"] == query.assigned_to)
+            and (not query.statuses or task["status"] in query.statuses)
+            and (not query.priorities or task["priority"] in query.priorities)
+            and (query.title_contains is None or query.title_contains in task["title"].lower())
+            and (query.due_from is None or (due is not None and due >= query.due_from))
+            and (query.due_to is None or (due is not None and due <= query.due_to))
+        )
+
+    sort_key = {
+        "status": lambda task: STATUSES.index(task["status"]),
+        "priority": lambda task: PRIORITIES.index(task["priority"]),
+        "dueDate": lambda task: (task["dueDate"] is not None, task["dueDate"] or DAY),
+        "title": lambda task: task["title"],
+        "createdAt": lambda task: task["createdAt"],
+        "updatedAt": lambda task: task["updatedAt"],
+    }
+    found = sorted(filter(matches, tasks), key=lambda task: task["_id"])
+    for field, descending in reversed(query.sort):  # stable sorts, least significant key first
+        found.sort(key=sort_key[field], reverse=descending)
+    return ids(found[query.skip : query.skip + query.limit]), len(found)
+
+
+TITLE_WORDS = [
+    "Fix", "fix", "bug", "a.*b", "(draft)", "100%", "snake_case",
+    "École", "été", "ÉTÉ", "Z", "zèbre", "[x]", "\\d",
+]
+NEEDLES = ["fix", "bug", ".*", "(", "%", "_", "é", "école", "[x]", "\\d", "e", "", "no such words"]
+
+
+def random_tasks(rnd: random.Random, users: list[str]) -> list[dict]:
+    # Few distinct values per field, so that ties (and the _id tie-breaker) are common.
+    moments = [DAY + timedelta(hours=h) for h in range(6)]
+    tasks = []
+    for _ in range(240):
+        owner = rnd.choice(users)
+        tasks.append(
+            {
+                "_id": new_id(),
+                "user": owner,
+                "title": " ".join(rnd.sample(TITLE_WORDS, rnd.randint(1, 3))),
+                "description": "",
+                "status": rnd.choice(STATUSES),
+                "priority": rnd.choice(PRIORITIES),
+                "dueDate": rnd.choice([None, *moments]),
+                "assignedTo": rnd.choice([None, None, owner, *users]),
+                "isDeleted": rnd.random() < 0.2,
+                "deletedAt": None,
+                "createdAt": rnd.choice(moments),
+                "updatedAt": rnd.choice(moments),
+                "version": 1,
+            }
+        )
+    rnd.shuffle(tasks)  # insertion order unrelated to _id order
+    return tasks
+
+
+def random_query(rnd: random.Random, users: list[str]) -> TaskQuery:
+    moments = [DAY + timedelta(hours=h) for h in range(6)]
+
+    def maybe(values, chance=0.3):
+        return rnd.choice(values) if rnd.random() < chance else None
+
+    fields = ["createdAt", "updatedAt", "dueDate", "title", "status", "priority"]
+    return TaskQuery(
+        deleted=rnd.random() < 0.2,
+        visible_to=maybe(users, 0.5),
+        owner=maybe(users),
+        assigned_to=maybe(users, 0.2),
+        statuses=tuple(rnd.sample(STATUSES, rnd.randint(0, 2))),
+        priorities=tuple(rnd.sample(PRIORITIES, rnd.randint(0, 2))),
+        title_contains=maybe(NEEDLES),
+        due_from=maybe(moments, 0.2),
+        due_to=maybe(moments, 0.2),
+        sort=tuple((field, rnd.random() < 0.5) for field in rnd.sample(fields, rnd.randint(1, 3))),
+        skip=rnd.choice([0, 0, 3, 10, 40]),
+        limit=rnd.choice([1, 5, 10, 100]),
+    )
+
+
+async def test_random_queries_match_the_reference(store, new_user):
+    rnd = random.Random(20260301)  # the same data and queries on every backend
+    users = [(await new_user())["_id"] for _ in range(5)]
+    tasks = random_tasks(rnd, users)
+    for task in tasks:
+        await store.insert_task(task)
+
+    queries_with_matches = 0
+    for _ in range(300):
+        query = random_query(rnd, users)
+        page, total = await store.find_tasks(query)
+        assert (ids(page), total) == reference_find(tasks, query), query
+        queries_with_matches += total > 0
+    assert queries_with_matches > 200  # the queries really select something
+
+
+# task_partners
+
+
+async def test_task_partners_are_the_other_parties_of_live_shared_tasks(store, new_user, new_task):
+    me, boss, helper, former, stranger = [await new_user() for _ in range(5)]
+    await new_task(boss, assignedTo=me["_id"])
+    await new_task(me, assignedTo=helper["_id"])
+    await new_task(me, assignedTo=helper["_id"])
+    await new_task(me, assignedTo=former["_id"], isDeleted=True, deletedAt=DAY)
+    await new_task(me, assignedTo=me["_id"])
+    await new_task(me)
+    await new_task(stranger, assignedTo=boss["_id"])
+
+    assert await store.task_partners(me["_id"]) == {boss["_id"], helper["_id"]}
+    assert await store.task_partners(boss["_id"]) == {me["_id"], stranger["_id"]}
+    assert await store.task_partners(former["_id"]) == set()
+
+
+# notifications
+
+
+async def test_notification_round_trip(store, new_user, new_notification):
+    user = await new_user()
+    notification = await new_notification(
+        user,
+        type="task_status_changed",
+        data={"taskId": new_id(), "title": "Été ✓", "actor": {"_id": new_id(), "name": "Ann"}},
+        createdAt=datetime(2026, 5, 1, 8, 0, 0, 123456, tzinfo=timezone.utc),
+    )
+
+    found, total = await store.find_notifications(user["_id"], unread_only=False, skip=0, limit=10)
+
+    assert found == [{**notification, "createdAt": datetime(2026, 5, 1, 8, 0, 0, 123000, tzinfo=timezone.utc)}]
+    assert total == 1
+
+
+async def test_notifications_page_newest_first_for_their_user_only(store, new_user, new_notification):
+    user, other = await new_user(), await new_user()
+    notifications = [await new_notification(user) for _ in range(5)]
+    same_instant = [await new_notification(user, createdAt=DAY + timedelta(days=30)) for _ in range(3)]
+    await new_notification(other)
+    newest_first = sorted(ids(same_instant), reverse=True) + ids(reversed(notifications))
+
+    first, total = await store.find_notifications(user["_id"], unread_only=False, skip=0, limit=5)
+    rest, _ = await store.find_notifications(user["_id"], unread_only=False, skip=5, limit=5)
+
+    assert ids(first) + ids(rest) == newest_first
+    assert total == 8
+
+
+async def test_unread_filter_and_counts(store, new_user, new_notification):
+    user = await new_user()
+    unread = [await new_notification(user) for _ in range(3)]
+    await new_notification(user, read=True)
+
+    found, total = await store.find_notifications(user["_id"], unread_only=True, skip=0, limit=10)
+
+    assert ids(found) == ids(reversed(unread)) and total == 3
+    assert await store.count_unread(user["_id"]) == 3
+    assert await store.count_unread(new_id()) == 0
+
+
+async def test_set_notification_read_and_unread(store, new_user, new_notification):
+    user, other = await new_user(), await new_user()
+    notification = await new_notification(user)
+
+    assert await store.set_notification_read(user["_id"], notification["_id"], True) == (
+        {**notification, "read": True},
+        True,
+    )
+    assert await store.set_notification_read(user["_id"], notification["_id"], True) == (
+        {**notification, "read": True},
+        False,
+    )
+    assert await store.count_unread(user["_id"]) == 0
+    assert await store.set_notification_read(user["_id"], notification["_id"], False) == (notification, True)
+    assert await store.count_unread(user["_id"]) == 1
+
+
+async def test_set_read_on_another_users_or_unknown_notification_is_none(store, new_user, new_notification):
+    user, other = await new_user(), await new_user()
+    notification = await new_notification(user)
+
+    assert await store.set_notification_read(other["_id"], notification["_id"], True) is None
+    assert await store.set_notification_read(user["_id"], new_id(), True) is None
+    assert await store.set_notification_read(user["_id"], "bogus", True) is None
+    assert await store.count_unread(user["_id"]) == 1
+
+
+async def test_mark_all_read_counts_what_it_changed(store, new_user, new_notification):
+    user, other = await new_user(), await new_user()
+    for read in (False, False, True):
+        await new_notification(user, read=read)
+    await new_notification(other)
+
+    assert await store.mark_all_read(user["_id"]) == 2
+    assert await store.mark_all_read(user["_id"]) == 0
+    assert await store.count_unread(user["_id"]) == 0
+    assert await store.count_unread(other["_id"]) == 1
+
+
+async def test_ping_answers(store):
+    await store.ping()
