@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None, *, store: object | None = None)
     realtime = [r for r in app.router.resources() if r not in before]  # it authenticates itself
 
     async def open_store(app: web.Application) -> AsyncIterator[None]:
+        await services.users.prepare()
         retrying = None
         try:
             await store.open()
@@ -87,7 +88,7 @@ def create_app(settings: Settings | None = None, *, store: object | None = None)
 
     async def anchor_whitelist(app: web.Application) -> None:
         # Paths are final only now: add_subapp prefixes them after create_app returns.
-        whitelist[:] = [f"^{re.escape(r.canonical)}$" for r in public] + [
+        whitelist[:] = [f"^{re.escape(r.canonical)}\\Z" for r in public] + [
             f"^{re.escape(r.canonical)}" for r in realtime
         ]
 

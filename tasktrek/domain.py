@@ -42,5 +42,6 @@ def iso(value: datetime | None) -> str | None:
     """ISO 8601 UTC with milliseconds and Z, e.g. 2026-11-23T22:14:05.123Z."""
     if value is None:
         return None
-    value = to_ms(value)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    v = to_ms(value)
+    # Formatted by hand: strftime("%Y") does not zero-pad years before 1000 on glibc.
+    return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond // 1000:03d}Z"

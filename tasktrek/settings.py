@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import secrets
 import stat
@@ -51,8 +52,10 @@ class Settings:
         values: dict = {}
         if (v := pick("TASKTREK_HOST")) is not None:
             values["host"] = v
-        if (v := pick("TASKTREK_PORT", "PORT")) is not None:
-            values["port"] = _port(v)
+        for name in ("TASKTREK_PORT", "PORT"):
+            if (v := pick(name)) is not None:
+                values["port"] = parse_port(v, name)
+                break
         if (v := pick("TASKTREK_DATABASE_URL", "MONGO_URI")) is not None:
             values["database_url"] = v
         if (v := pick("TASKTREK_JWT_SECRET", "JWT_SECRET")) is not None:
@@ -116,24 +119,33 @@ def sqlite_path(url: str) -> Path:
 def _kept_secret(db_path: Path) -> str:
     secret_file = db_path.with_name(db_path.name + ".secret")
     try:
-        secret = secret_file.read_text().strip()
-    except FileNotFoundError:
-        secret_file.parent.mkdir(parents=True, exist_ok=True)
-        secret = secrets.token_urlsafe(48)
-        fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
-        with os.fdopen(fd, "w") as f:
-            f.write(secret + "\n")
-        log.warning(
-            "no TASKTREK_JWT_SECRET set: generated one and kept it in %s (set the variable in production)",
-            secret_file,
-        )
+        secret = _read_or_create_secret(secret_file)
+    except OSError as exc:
+        raise ConfigError(f"cannot keep the generated JWT secret in {secret_file}: {exc.strerror}") from None
     if len(secret.encode()) < MIN_SECRET_BYTES:
         raise ConfigError(f"{secret_file}: secret shorter than {MIN_SECRET_BYTES} bytes")
     return secret
 
 
-def _port(value: str) -> int:
-    return _number(value, "TASKTREK_PORT", int, minimum=0, maximum=65535)
+def _read_or_create_secret(secret_file: Path) -> str:
+    try:
+        return secret_file.read_text().strip()
+    except FileNotFoundError:
+        pass
+    secret_file.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+    except FileExistsError:  # another process starting on the same database won the race
+        return secret_file.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(secret + "\n")
+    log.warning("no TASKTREK_JWT_SECRET set: generated one and kept it in %s (set the variable in production)", secret_file)
+    return secret
+
+
+def parse_port(value: str | int, name: str) -> int:
+    return _number(str(value), name, int, minimum=0, maximum=65535)
 
 
 def _number(value: str, name: str, kind: type, *, minimum: float, maximum: float | None = None):
@@ -141,6 +153,8 @@ def _number(value: str, name: str, kind: type, *, minimum: float, maximum: float
         number = kind(value)
     except ValueError:
         raise ConfigError(f"{name}: not a number: {value!r}") from None
+    if not math.isfinite(number):
+        raise ConfigError(f"{name}: must be a finite number, got {value!r}")
     if number < minimum or (maximum is not None and number > maximum):
         bounds = f"{minimum}..{maximum}" if maximum is not None else f">= {minimum}"
         raise ConfigError(f"{name}: {value} is out of range ({bounds})")

@@ -11,11 +11,11 @@ from aiohttp import hdrs, web
 from aiohttp.web_exceptions import NotAppKeyWarning
 from aiohttp_jwt import JWTMiddleware
 
-from ..errors import DomainError, TooManyRequests, Unauthorized
+from ..errors import DomainError, PayloadTooLarge, TooManyRequests, Unauthorized
 from ..services import Services
 from ..services.users import INVALID_TOKEN, JWT_ALGORITHM
 from .io import error_response
-from .keys import CLAIMS, REQUEST_ID, USER
+from .keys import CLAIMS, REQUEST_ID, SETTINGS, USER
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,8 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
     request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
     request[REQUEST_ID] = request_id
     try:
+        if (request.content_length or 0) > request.app[SETTINGS].max_body_bytes:
+            raise PayloadTooLarge()  # whether or not the route reads a body
         response = await handler(request)
     except DomainError as exc:
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
@@ -55,6 +57,8 @@ def bearer_token(request: web.Request) -> str | None:
     scheme, _, token = request.headers.get(hdrs.AUTHORIZATION, "").strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
+    if not token.isascii():  # a JWT is ASCII; other bytes would break the decoder
+        raise Unauthorized(INVALID_TOKEN)
     return token.strip()
 
 
@@ -94,6 +98,7 @@ def auth_middleware(services: Services, secret: str, whitelist: list[str]):
         except web.HTTPException:
             if reached:
                 raise
-            raise Unauthorized(NO_TOKEN if bearer_token(request) is None else INVALID_TOKEN) from None
+            no_token = not request.headers.get(hdrs.AUTHORIZATION, "").strip().lower().startswith("bearer ")
+            raise Unauthorized(NO_TOKEN if no_token else INVALID_TOKEN) from None
 
     return authenticate

@@ -59,11 +59,11 @@ def parse_iso_instant(value) -> tuple[datetime, bool] | None:
         if len(text) == 10:
             return datetime.combine(date.fromisoformat(text), time(), timezone.utc), True
         parsed = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return to_ms(parsed), False
+    except (ValueError, OverflowError):  # OverflowError: an offset pushing past year 1 or 9999
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return to_ms(parsed), False
 
 
 class StrictSchema(Schema):
@@ -186,9 +186,18 @@ class DueBound(fields.String):
         return instant
 
 
+class QueryInt(fields.Integer):
+    """Plain ASCII digits only (int() would also take "1_0", " 1 " and other scripts' digits)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not (isinstance(value, str) and value.isascii() and value.isdigit()):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class PageSchema(StrictSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))
+    page = QueryInt(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    limit = QueryInt(load_default=10, validate=validate.Range(min=1, max=100))
 
 
 class TaskListSchema(PageSchema):
@@ -196,7 +205,7 @@ class TaskListSchema(PageSchema):
     status = CommaList(STATUSES)
     priority = CommaList(PRIORITIES)
     assignedTo = ObjectIdField()
-    q = fields.String(validate=validate.Length(min=1, max=200))
+    q = fields.String(validate=[validate.Length(min=1, max=200), validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Must not contain control characters.")])
     dueBefore = DueBound(upper=True)
     dueAfter = DueBound(upper=False)
     deleted = QueryBool(load_default=False)

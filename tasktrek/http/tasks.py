@@ -19,13 +19,7 @@ def one_task(task: dict, status: int = 200) -> web.Response:
 
 
 def if_match(request: web.Request) -> str | None:
-    value = request.headers.get("If-Match")
-    if value is None:
-        return None
-    value = value.strip()
-    if value.startswith("W/"):
-        value = value[2:]
-    return value.strip('"')
+    return request.headers.get("If-Match")
 
 
 async def create(request: web.Request) -> web.Response:

@@ -6,9 +6,11 @@ its owner only. Anyone else gets 404, so that existence is never revealed.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from typing import Awaitable, Callable
 
 from ..domain import is_id, new_id, utcnow
 from ..errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
@@ -38,6 +40,12 @@ class TaskFilter:
     sort: tuple[tuple[str, bool], ...] | None = None
 
 
+def etag_matches(if_match: str, version: int) -> bool:
+    """Strong comparison (RFC 9110) of an If-Match value with the task's ETag "<version>"."""
+    tags = [tag.strip() for tag in if_match.split(",")]
+    return "*" in tags or f'"{version}"' in tags or str(version) in tags
+
+
 def is_visible(task: dict, user_id: str) -> bool:
     if task["isDeleted"]:
         return task["user"] == user_id
@@ -53,6 +61,9 @@ class TaskService:
         self.store = store
         self.events = events
         self.notifications = notifications
+        # Writers to one task queue up in this process; compare-and-set still guards
+        # against writers in other processes sharing the database.
+        self._task_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     # -- reading ----------------------------------------------------------------------
 
@@ -130,26 +141,28 @@ class TaskService:
     # -- changing ---------------------------------------------------------------------
 
     async def _change(
-        self, user: dict, task_id: str, decide: Callable[[dict], dict], if_match: str | None = None
+        self, user: dict, task_id: str, decide: Callable[[dict], Awaitable[dict]], if_match: str | None = None
     ) -> tuple[dict, dict | None]:
-        """Load the visible task, let `decide` check permissions and return the fields that
-        really change, and store them with a version bump (compare-and-set, retried on a
-        concurrent change). Returns (task before, task after) — after is None when nothing
-        changed, in which case nothing is bumped or announced."""
-        for _ in range(CAS_ATTEMPTS):
-            before = await self._visible(user["_id"], task_id)
-            wanted = decide(before)
-            if if_match is not None and if_match != "*" and if_match != str(before["version"]):
-                raise PreconditionFailed(f"task is at version {before['version']}")
-            changes = {k: v for k, v in wanted.items() if before[k] != v}
-            if not changes:
-                return before, None
-            changes |= {"version": before["version"] + 1, "updatedAt": utcnow()}
-            after = await self.store.update_task(task_id, before["version"], changes)
-            if after is not None:
-                return before, after
-            if if_match is not None:
-                raise PreconditionFailed("task changed concurrently")
+        """Load the visible task, let `decide` check permissions and return the wanted
+        values, and store those that really change with a version bump (compare-and-set,
+        retried on a concurrent change). Returns (task before, task after) — after is None
+        when nothing changed, in which case nothing is bumped or announced."""
+        lock = self._task_locks.setdefault(task_id, asyncio.Lock())
+        async with lock:
+            for _ in range(CAS_ATTEMPTS):
+                before = await self._visible(user["_id"], task_id)
+                wanted = await decide(before)
+                if if_match is not None and not etag_matches(if_match, before["version"]):
+                    raise PreconditionFailed(f"task is at version {before['version']}")
+                changes = {k: v for k, v in wanted.items() if before[k] != v}
+                if not changes:
+                    return before, None
+                changes |= {"version": before["version"] + 1, "updatedAt": utcnow()}
+                after = await self.store.update_task(task_id, before["version"], changes)
+                if after is not None:
+                    return before, after
+                if if_match is not None:
+                    raise PreconditionFailed("task changed concurrently")
         raise Conflict("task is changing too often; retry")
 
     @staticmethod
@@ -163,8 +176,9 @@ class TaskService:
             raise Forbidden("task is deleted; restore it first")
 
     async def update(self, user: dict, task_id: str, fields: dict, if_match: str | None = None) -> dict:
-        def decide(task: dict) -> dict:
-            if any(k in EDITABLE_FIELDS for k in fields):
+        async def decide(task: dict) -> dict:
+            # Clients may send editable fields back unchanged; only a real edit is the owner's.
+            if any(k in EDITABLE_FIELDS and task[k] != v for k, v in fields.items()):
                 self._owner_only(task, user)
             self._live(task)
             return fields
@@ -186,12 +200,11 @@ class TaskService:
         await self.notifications.notify(other, kind, task, user)
 
     async def assign(self, user: dict, task_id: str, assignee: str | None) -> dict:
-        if assignee is not None:
-            await self._require_user(assignee, "assignedTo")
-
-        def decide(task: dict) -> dict:
+        async def decide(task: dict) -> dict:
             self._owner_only(task, user)
             self._live(task)
+            if assignee is not None and assignee != task["assignedTo"]:
+                await self._require_user(assignee, "assignedTo")
             return {"assignedTo": assignee}
 
         before, after = await self._change(user, task_id, decide)
@@ -214,7 +227,7 @@ class TaskService:
         return after
 
     async def delete(self, user: dict, task_id: str) -> dict:
-        def decide(task: dict) -> dict:
+        async def decide(task: dict) -> dict:
             self._owner_only(task, user)
             return {"isDeleted": True, "deletedAt": task["deletedAt"] or utcnow()}
 
@@ -226,7 +239,7 @@ class TaskService:
         return after
 
     async def restore(self, user: dict, task_id: str) -> dict:
-        def decide(task: dict) -> dict:
+        async def decide(task: dict) -> dict:
             self._owner_only(task, user)
             return {"isDeleted": False, "deletedAt": None}
 

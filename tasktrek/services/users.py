@@ -83,10 +83,14 @@ class UserService:
             return False
         return await asyncio.to_thread(bcrypt.checkpw, candidate, hashed)
 
-    async def _decoy(self) -> bytes:
-        # An unknown email costs the same bcrypt work as a wrong password.
+    async def prepare(self) -> None:
+        """Make the decoy hash at start-up, so that even the first unknown-email login
+        costs exactly one bcrypt check, like a wrong password."""
         if self._decoy_hash is None:
             self._decoy_hash = await self._hash(new_id())
+
+    async def _decoy(self) -> bytes:
+        await self.prepare()
         return self._decoy_hash
 
     # -- tokens -----------------------------------------------------------------------
@@ -102,6 +106,8 @@ class UserService:
         existing user, or lacks the claims we issue."""
         user_id = claims.get("sub", claims.get("id"))
         issued_at = claims.get("iat")
+        if claims.get("id", user_id) != user_id:  # we issue both; they must agree
+            return None
         if not is_id(user_id) or isinstance(issued_at, bool) or not isinstance(issued_at, (int, float)):
             return None
         if "exp" not in claims:

@@ -33,6 +33,8 @@ def _unavailable_when_unreachable():
         yield
     except ConnectionFailure as exc:  # also AutoReconnect, NetworkTimeout, ServerSelectionTimeoutError
         raise StoreUnavailable() from exc
+    except ConfigurationError as exc:  # raised late for mongodb+srv:// when DNS does not answer
+        raise StoreUnavailable(f"database unavailable: {exc}") from exc
     except InvalidOperation as exc:
         if "after close" in str(exc):
             raise StoreUnavailable() from exc
@@ -119,7 +121,7 @@ class MongoStore:
             options = {}  # the URL's own value wins (a keyword option would override it)
         try:
             client = AsyncMongoClient(url, **options)
-        except ConfigurationError as exc:
+        except (ConfigurationError, ValueError) as exc:  # ValueError: e.g. a port out of range
             raise ConfigError(f"TASKTREK_DATABASE_URL: {exc}") from None
         return cls(client.get_default_database(default=DEFAULT_DATABASE), client=client)
 

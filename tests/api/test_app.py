@@ -168,3 +168,27 @@ async def test_database_outage_at_start_is_503_then_recovers(tmp_path, aiohttp_c
             await asyncio.sleep(0.05)
     resp = await client.post("/api/users", json={"name": "A", "email": "a@example.com", "password": "12345678"})
     assert resp.status == 201
+
+
+@pytest.mark.parametrize("args, env, message", [(["--port", "99999"], {}, "--port"), ([], {"PORT": "99999"}, "PORT: 99999"),
+                                                 ([], {"TASKTREK_PRESENCE_GRACE_SECONDS": "nan"}, "finite"),
+                                                 ([], {"TASKTREK_DATABASE_URL": "mongodb://localhost:99999", "TASKTREK_JWT_SECRET": "s" * 40}, "TASKTREK_DATABASE_URL"),
+                                                 ([], {"TASKTREK_DATABASE_URL": "sqlite:////proc/none/x.db"}, "secret")])
+def test_cli_refuses_bad_values_in_one_line(tmp_path, args, env, message):
+    result = subprocess.run([sys.executable, "-m", "tasktrek", *args], env={**os.environ, **env}, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cli_port_in_use_is_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "tasktrek", "--port", str(port)], cwd=tmp_path,
+                                env={**os.environ, "TASKTREK_BCRYPT_ROUNDS": "4"}, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "cannot serve on" in result.stderr and "Traceback" not in result.stderr
