@@ -1,0 +1,47 @@
+"""The real-time gateway: a Socket.IO-compatible WebSocket endpoint on the TaskTrek app.
+
+`setup_realtime(app, settings, services)` adds `GET /socket.io/`, subscribes the gateway to
+the services' domain events while the app runs, and closes every socket on shutdown. The
+gateway is stored on the app under `GATEWAY`; nothing is shared between applications.
+"""
+
+from __future__ import annotations
+
+from typing import AsyncIterator
+
+from aiohttp import web
+
+from .gateway import PATH, Gateway
+from .options import RealtimeOptions
+
+__all__ = ["GATEWAY", "Gateway", "RealtimeOptions", "setup_realtime"]
+
+GATEWAY = web.AppKey("tasktrek.realtime.gateway", Gateway)
+
+
+def setup_realtime(app: web.Application, settings, services, **overrides) -> Gateway:
+    """Build the gateway into `app`. `overrides` replace `RealtimeOptions` fields."""
+    from ..views import notification_json, task_json
+
+    gateway = Gateway(
+        services,
+        RealtimeOptions.from_settings(settings, **overrides),
+        render_task=task_json,
+        render_notification=notification_json,
+    )
+    app[GATEWAY] = gateway
+    app.router.add_get(PATH, gateway.handle, allow_head=False)
+
+    async def lifespan(app: web.Application) -> AsyncIterator[None]:
+        gateway.start()
+        yield
+        await gateway.close()  # a no-op when on_shutdown already closed everything
+
+    async def on_shutdown(app: web.Application) -> None:
+        # Before aiohttp waits for in-flight handlers: WebSocket handlers end only when
+        # their sockets close.
+        await gateway.close()
+
+    app.cleanup_ctx.append(lifespan)
+    app.on_shutdown.append(on_shutdown)
+    return gateway

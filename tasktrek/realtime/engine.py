@@ -1,0 +1,282 @@
+"""The Engine.IO session, independent of the transport that carries it.
+
+`EngineSocket` is the boundary between transports and everything above them:
+
+- the layer above (the Socket.IO gateway) calls `send()` / `send_frame()`, `close()` and
+  `abort()`, and is told about each socket through an `EngineHandler`;
+- a transport (the WebSocket one in `websocket.py`; long-polling later) subclasses it,
+  implements `_wake()` (frames or a close are waiting: go and write them) and `_drop()`
+  (tear the connection down now), feeds incoming frames to `receive()`, takes outgoing frames
+  with `_take()`, and calls `_finished()` when its connection is over.
+
+The socket owns what every transport shares: the handshake packet, the server heartbeat (ping
+every `ping_interval`, drop when no pong within `ping_timeout`) and the bounded outgoing queue.
+A socket whose queue overflows (a client that stopped reading) is dropped at once, so that a
+sender never waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import secrets
+from abc import ABC, abstractmethod
+from collections import deque
+from typing import Protocol
+
+from aiohttp import web
+
+from . import engineio as eio
+from .options import RealtimeOptions
+
+log = logging.getLogger(__name__)
+
+SID_BYTES = 15  # 20 URL-safe characters, like Engine.IO's own ids
+
+
+def new_sid() -> str:
+    return secrets.token_urlsafe(SID_BYTES)
+
+
+def handshake_error(error: tuple[int, str], status: int = 400) -> web.Response:
+    """The HTTP answer to a request no transport will serve: {"code", "message"}."""
+    code, message = error
+    return web.json_response({"code": code, "message": message}, status=status)
+
+
+class State(enum.Enum):
+    OPEN = "open"
+    CLOSING = "closing"  # flushing the queue, then closing politely
+    CLOSED = "closed"
+
+
+class CloseReason:
+    TRANSPORT_CLOSE = "transport close"  # the client went away
+    CLIENT_CLOSE = "client close"  # the client sent an Engine.IO close packet
+    SERVER_CLOSE = "server close"
+    PING_TIMEOUT = "ping timeout"
+    PARSE_ERROR = "parse error"
+    QUEUE_OVERFLOW = "send queue overflow"
+    TRANSPORT_ERROR = "transport error"
+    SHUTDOWN = "server shutting down"
+
+
+class CloseCode:
+    """WebSocket close codes the server uses."""
+
+    NORMAL = 1000
+    GOING_AWAY = 1001
+    PROTOCOL_ERROR = 1002
+    POLICY_VIOLATION = 1008
+
+
+class EngineHandler(Protocol):
+    async def on_engine_message(self, sock: "EngineSocket", data: str | bytes) -> None:
+        """A message packet arrived (text, or bytes from a binary frame)."""
+
+    def on_engine_close(self, sock: "EngineSocket", reason: str) -> None:
+        """The socket stopped being open; called exactly once, synchronously."""
+
+
+class EngineSocket(ABC):
+    transport_name = "abstract"
+
+    def __init__(self, options: RealtimeOptions, handler: EngineHandler, sid: str | None = None) -> None:
+        self.sid = sid or new_sid()
+        self.options = options
+        self.state = State.OPEN
+        self.close_reason: str | None = None
+        self._handler = handler
+        self._loop = asyncio.get_running_loop()
+        self._outbox: deque[str | bytes] = deque()
+        self._queued = 0  # characters (or bytes) waiting in the outbox
+        self._close_code = CloseCode.NORMAL
+        self._ping_timer: asyncio.TimerHandle | None = None
+        self._pong_timer: asyncio.TimerHandle | None = None
+        self._done: asyncio.Future[None] | None = None
+        self._finished_flag = False
+
+    # --- for the layer above -------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return self.state is State.OPEN
+
+    def send(self, packet: eio.Packet) -> bool:
+        return self.send_frame(eio.encode(packet))
+
+    def send_frame(self, frame: str | bytes) -> bool:
+        """Queue one encoded frame without waiting. False when the socket is not open or was
+        just dropped because its queue is full."""
+        if self.state is not State.OPEN:
+            return False
+        size = len(frame)
+        if (
+            len(self._outbox) >= self.options.max_queue_packets
+            or self._queued + size > self.options.max_queue_bytes
+        ):
+            log.info("dropping socket %s: client is not reading (send queue full)", self.sid)
+            self.abort(CloseReason.QUEUE_OVERFLOW)
+            return False
+        self._outbox.append(frame)
+        self._queued += size
+        self._wake()
+        return True
+
+    def close(self, reason: str = CloseReason.SERVER_CLOSE, *, code: int = CloseCode.NORMAL) -> None:
+        """Send what is queued, then close the connection politely (a close frame)."""
+        if self.state is not State.OPEN:
+            return
+        self._close_code = code
+        self._leave_open(State.CLOSING, reason)
+        self._wake()
+
+    def abort(self, reason: str) -> None:
+        """Tear the connection down now, discarding what is queued."""
+        if self.state is State.CLOSED:
+            return
+        was_open = self.state is State.OPEN
+        self.state = State.CLOSED
+        self._outbox.clear()
+        self._queued = 0
+        self._stop_heartbeat()
+        if was_open:
+            self.close_reason = reason
+            self._notify_closed(reason)
+        self._drop()
+
+    async def wait_finished(self) -> None:
+        """Return once the transport has completely finished with the connection."""
+        if self._finished_flag:
+            return
+        if self._done is None:
+            self._done = self._loop.create_future()
+        await asyncio.shield(self._done)
+
+    @property
+    def queued_frames(self) -> int:
+        return len(self._outbox)
+
+    # --- for transports ------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Send the handshake and start the heartbeat."""
+        opts = self.options
+        self.send(
+            eio.open_packet(
+                self.sid,
+                ping_interval_ms=round(opts.ping_interval * 1000),
+                ping_timeout_ms=round(opts.ping_timeout * 1000),
+                max_payload=opts.max_payload,
+            )
+        )
+        self._schedule_ping()
+
+    async def receive(self, frame: str | bytes) -> None:
+        """Handle one incoming frame. Never raises."""
+        if self.state is not State.OPEN:
+            return
+        try:
+            packet = eio.decode(frame, max_payload=self.options.max_payload)
+        except eio.EngineIODecodeError as exc:
+            log.debug("socket %s sent a bad frame: %s", self.sid, exc)
+            self.close(CloseReason.PARSE_ERROR, code=CloseCode.PROTOCOL_ERROR)
+            return
+        kind = packet.type
+        if kind == eio.MESSAGE:
+            try:
+                await self._handler.on_engine_message(self, packet.data)
+            except Exception:
+                log.exception("message handler failed on socket %s", self.sid)
+                self.close(CloseReason.SERVER_CLOSE, code=CloseCode.POLICY_VIOLATION)
+        elif kind == eio.PONG:
+            self._pong_received()
+        elif kind == eio.PING:
+            # v4 clients do not ping, but answering costs nothing and helps hand-made clients.
+            self.send(eio.Packet(eio.PONG, packet.data))
+        elif kind == eio.CLOSE:
+            self.close(CloseReason.CLIENT_CLOSE)
+        elif kind in (eio.NOOP, eio.UPGRADE):
+            pass
+        else:  # OPEN is the server's to send
+            self.close(CloseReason.PARSE_ERROR, code=CloseCode.PROTOCOL_ERROR)
+
+    def _take(self) -> str | bytes | None:
+        if not self._outbox:
+            return None
+        frame = self._outbox.popleft()
+        self._queued -= len(frame)
+        return frame
+
+    def _finished(self, reason: str = CloseReason.TRANSPORT_CLOSE) -> None:
+        """The transport is done with the connection (whoever ended it)."""
+        if self.state is State.OPEN:
+            self.close_reason = reason
+            self.state = State.CLOSED
+            self._notify_closed(reason)
+        self.state = State.CLOSED
+        self._outbox.clear()
+        self._queued = 0
+        self._stop_heartbeat()
+        self._finished_flag = True
+        if self._done is not None and not self._done.done():
+            self._done.set_result(None)
+
+    @property
+    def _closing_politely(self) -> bool:
+        return self.state is State.CLOSING
+
+    @abstractmethod
+    def _wake(self) -> None:
+        """Frames (or a polite close) are waiting to be written."""
+
+    @abstractmethod
+    def _drop(self) -> None:
+        """Close the underlying connection now, without flushing."""
+
+    # --- heartbeat -----------------------------------------------------------------------
+
+    def _schedule_ping(self) -> None:
+        self._ping_timer = self._loop.call_later(self.options.ping_interval, self._ping)
+
+    def _ping(self) -> None:
+        self._ping_timer = None
+        if self.state is not State.OPEN:
+            return
+        self._pong_timer = self._loop.call_later(self.options.ping_timeout, self._pong_missed)
+        self.send(eio.Packet(eio.PING))
+
+    def _pong_missed(self) -> None:
+        self._pong_timer = None
+        log.debug("socket %s did not answer a ping", self.sid)
+        self.close(CloseReason.PING_TIMEOUT, code=CloseCode.GOING_AWAY)
+
+    def _pong_received(self) -> None:
+        if self._pong_timer is None:
+            return  # unsolicited pong
+        self._pong_timer.cancel()
+        self._pong_timer = None
+        self._schedule_ping()
+
+    def _stop_heartbeat(self) -> None:
+        if self._ping_timer is not None:
+            self._ping_timer.cancel()
+            self._ping_timer = None
+        if self._pong_timer is not None:
+            self._pong_timer.cancel()
+            self._pong_timer = None
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _leave_open(self, state: State, reason: str) -> None:
+        self.state = state
+        self.close_reason = reason
+        self._stop_heartbeat()
+        self._notify_closed(reason)
+
+    def _notify_closed(self, reason: str) -> None:
+        try:
+            self._handler.on_engine_close(self, reason)
+        except Exception:
+            log.exception("close handler failed on socket %s", self.sid)

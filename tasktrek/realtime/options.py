@@ -1,0 +1,40 @@
+"""Tunables of the real-time gateway. The first few come from `Settings` (the environment);
+the rest are limits a careful operator rarely changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from . import engineio, socketio
+
+
+@dataclass(frozen=True)
+class RealtimeOptions:
+    ping_interval: float = 25.0  # seconds between server pings
+    ping_timeout: float = 20.0  # seconds a client has to answer a ping
+    presence_grace: float = 5.0  # seconds before a user with no socket left is offline
+    max_payload: int = engineio.DEFAULT_MAX_PAYLOAD  # bytes in one incoming frame
+    connect_timeout: float = 45.0  # seconds to connect to namespace "/" after the handshake
+    close_timeout: float = 3.0  # seconds to wait for the client's close frame, then drop
+    max_queue_packets: int = 1024  # outgoing frames queued for one socket before dropping it
+    max_queue_bytes: int = 4 * 1024 * 1024  # outgoing characters queued likewise
+    max_json_depth: int = socketio.DEFAULT_MAX_DEPTH
+    max_event_name_length: int = socketio.DEFAULT_MAX_EVENT_NAME_LENGTH
+    max_presence_query: int = 1000  # user ids accepted in one presence:get
+
+    @classmethod
+    def from_settings(cls, settings, **overrides) -> "RealtimeOptions":
+        base = cls(
+            ping_interval=float(settings.ping_interval_seconds),
+            ping_timeout=float(settings.ping_timeout_seconds),
+            presence_grace=float(settings.presence_grace_seconds),
+        )
+        return replace(base, **overrides)
+
+    @property
+    def socketio_limits(self) -> socketio.Limits:
+        return socketio.Limits(
+            max_payload=self.max_payload,
+            max_depth=self.max_json_depth,
+            max_event_name_length=self.max_event_name_length,
+        )
