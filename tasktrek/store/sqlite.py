@@ -199,8 +199,9 @@ def _task_count_sql(query: TaskQuery) -> tuple[str, list]:
 
 
 class SqliteStore:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS):
         self.path = Path(path)
+        self.busy_timeout_ms = busy_timeout_ms
         self._db: aiosqlite.Connection | None = None
 
     # plumbing: every statement goes through these, so every error is translated
@@ -230,12 +231,16 @@ class SqliteStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreUnavailable(f"cannot create {self.path.parent}: {exc.strerror}") from exc
+        if self.path.is_dir():
+            # Checked here because aiosqlite, on a failed connect, stops its worker thread
+            # without waiting for it.
+            raise StoreUnavailable(f"{self.path} is a directory")
         with _unavailable_when_unusable():
             # Autocommit: each statement is its own transaction unless we BEGIN one.
             self._db = await aiosqlite.connect(self.path, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         try:
-            await self._execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await self._execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
             await self._execute("PRAGMA journal_mode = WAL")
             await self._execute("PRAGMA synchronous = NORMAL")  # durable enough under WAL, much faster
             await self._execute("PRAGMA foreign_keys = ON")

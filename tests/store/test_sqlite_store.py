@@ -151,9 +151,8 @@ async def test_a_path_that_cannot_hold_a_database_is_unavailable(tmp_path):
         await SqliteStore(tmp_path).open()  # a directory, not a file
 
 
-async def test_a_database_locked_past_the_busy_timeout_is_unavailable(path, monkeypatch):
-    monkeypatch.setattr(sqlite_module, "BUSY_TIMEOUT_MS", 20)
-    store = SqliteStore(path)
+async def test_a_database_locked_past_the_busy_timeout_is_unavailable(path):
+    store = SqliteStore(path, busy_timeout_ms=20)
     await store.open()
     other_writer = sqlite3.connect(path, isolation_level=None)
     other_writer.execute("BEGIN IMMEDIATE")  # holds the write lock
