@@ -1,6 +1,7 @@
-"""The real-time gateway: a Socket.IO-compatible WebSocket endpoint on the TaskTrek app.
+"""The real-time gateway: a Socket.IO-compatible endpoint on the TaskTrek app, over HTTP
+long-polling and WebSocket.
 
-`setup_realtime(app, settings, services)` adds `GET /socket.io/`, subscribes the gateway to
+`setup_realtime(app, settings, services)` adds `/socket.io/`, subscribes the gateway to
 the services' domain events while the app runs, and closes every socket on shutdown. The
 gateway is stored on the app under `GATEWAY`; nothing is shared between applications.
 """
@@ -30,7 +31,7 @@ def setup_realtime(app: web.Application, settings, services, **overrides) -> Gat
         render_notification=notification_json,
     )
     app[GATEWAY] = gateway
-    app.router.add_get(PATH, gateway.handle, allow_head=False)
+    app.router.add_route("*", PATH, gateway.handle)  # GET, POST (polling), OPTIONS (CORS)
 
     async def lifespan(app: web.Application) -> AsyncIterator[None]:
         gateway.start()

@@ -4,10 +4,11 @@
 
 - the layer above (the Socket.IO gateway) calls `send()` / `send_frame()`, `close()` and
   `abort()`, and is told about each socket through an `EngineHandler`;
-- a transport (the WebSocket one in `websocket.py`; long-polling later) subclasses it,
-  implements `_wake()` (frames or a close are waiting: go and write them) and `_drop()`
-  (tear the connection down now), feeds incoming frames to `receive()`, takes outgoing frames
-  with `_take()`, and calls `_finished()` when its connection is over.
+- a transport (`websocket.py`, and `polling.py`, which can later move onto a WebSocket)
+  subclasses it, implements `_wake()` (frames or a close are waiting: go and write them) and
+  `_drop()` (tear the connection down now), feeds incoming frames to `receive()` (or decoded
+  packets to `receive_packet()`), takes outgoing frames with `_take()`, and calls
+  `_finished()` when it is completely done with the session.
 
 The socket owns what every transport shares: the handshake packet, the server heartbeat (ping
 every `ping_interval`, drop when no pong within `ping_timeout`) and the bounded outgoing queue.
@@ -81,6 +82,7 @@ class EngineHandler(Protocol):
 
 class EngineSocket(ABC):
     transport_name = "abstract"
+    upgrades: tuple[str, ...] = ()  # announced in the open packet
 
     def __init__(self, options: RealtimeOptions, handler: EngineHandler, sid: str | None = None) -> None:
         self.sid = sid or new_sid()
@@ -169,6 +171,7 @@ class EngineSocket(ABC):
                 ping_interval_ms=round(opts.ping_interval * 1000),
                 ping_timeout_ms=round(opts.ping_timeout * 1000),
                 max_payload=opts.max_payload,
+                upgrades=self.upgrades,
             )
         )
         self._schedule_ping()
@@ -182,6 +185,12 @@ class EngineSocket(ABC):
         except eio.EngineIODecodeError as exc:
             log.debug("socket %s sent a bad frame: %s", self.sid, exc)
             self.close(CloseReason.PARSE_ERROR, code=CloseCode.PROTOCOL_ERROR)
+            return
+        await self.receive_packet(packet)
+
+    async def receive_packet(self, packet: eio.Packet) -> None:
+        """Handle one decoded incoming packet. Never raises."""
+        if self.state is not State.OPEN:
             return
         kind = packet.type
         if kind == eio.MESSAGE:
@@ -226,6 +235,11 @@ class EngineSocket(ABC):
     @property
     def _closing_politely(self) -> bool:
         return self.state is State.CLOSING
+
+    @property
+    def _polite_close_code(self) -> int:
+        """The WebSocket close code of a polite close."""
+        return self._close_code
 
     @abstractmethod
     def _wake(self) -> None:

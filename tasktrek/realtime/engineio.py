@@ -5,15 +5,19 @@ packet is one frame: a text frame ``<type><data>``, or a binary frame carrying t
 a message packet. Over long-polling several packets share one HTTP body, separated by the
 record separator, binary messages written as ``b<base64>``.
 
-Nothing here does I/O; `decode` raises only `EngineIODecodeError`.
+The upgrade from polling to WebSocket is a small state machine, `upgrade_step`.
+
+Nothing here does I/O; `decode` and `decode_payload` raise only `EngineIODecodeError`.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import enum
 import json
 from dataclasses import dataclass
+from typing import Iterable
 
 PROTOCOL_VERSION = 4
 
@@ -38,7 +42,12 @@ PACKET_NAMES = {
 RECORD_SEPARATOR = "\x1e"  # between the packets of one long-polling payload
 BASE64_PREFIX = "b"  # a binary message inside a text (long-polling) payload
 DEFAULT_MAX_PAYLOAD = 1_000_000  # bytes, announced to clients in the open packet
-MAX_PAYLOAD_PACKETS = 16  # packets accepted in one long-polling payload
+# Packets accepted in one long-polling POST body. Clients batch everything they buffered while
+# the previous POST was in flight (socket.io-client splits only by maxPayload bytes), so this
+# is generous; maxPayload is the real bound.
+MAX_PAYLOAD_PACKETS = 10_000
+
+PROBE = "probe"  # the data of the ping/pong pair that tests a transport before an upgrade
 
 # Handshake errors, answered with HTTP 400 and {"code": <code>, "message": <message>}.
 UNKNOWN_TRANSPORT = (0, "Transport unknown")
@@ -150,6 +159,42 @@ def decode_payload(
         else:
             packets.append(decode(part, max_payload=max_payload))
     return packets
+
+
+def encode_frames(frames: Iterable[str | bytes]) -> str:
+    """One long-polling body from ready-encoded WebSocket frames (`encode` results): text
+    frames as they are, binary ones as ``b<base64>``, joined by the record separator."""
+    return RECORD_SEPARATOR.join(
+        BASE64_PREFIX + base64.b64encode(frame).decode("ascii") if isinstance(frame, bytes) else frame
+        for frame in frames
+    )
+
+
+# Frames the server writes as they are.
+CLOSE_FRAME = encode(Packet(CLOSE))
+NOOP_FRAME = encode(Packet(NOOP))
+PROBE_PING_FRAME = encode(Packet(PING, PROBE))
+PROBE_PONG_FRAME = encode(Packet(PONG, PROBE))
+UPGRADE_FRAME = encode(Packet(UPGRADE))
+
+
+class UpgradeStage(enum.Enum):
+    """Where a WebSocket opened with an existing sid stands in the upgrade handshake."""
+
+    AWAIT_PROBE = "await probe"  # expecting 2probe
+    AWAIT_UPGRADE = "await upgrade"  # 3probe answered; expecting 5
+    DONE = "done"  # the session now runs on this WebSocket
+    FAILED = "failed"  # anything else: the WebSocket is closed, the session stays on polling
+
+
+def upgrade_step(stage: UpgradeStage, frame: str | bytes) -> tuple[UpgradeStage, str | None]:
+    """The next stage of the upgrade handshake after `frame` arrives on the probing WebSocket,
+    and the frame to answer on it (if any)."""
+    if stage is UpgradeStage.AWAIT_PROBE and frame == PROBE_PING_FRAME:
+        return UpgradeStage.AWAIT_UPGRADE, PROBE_PONG_FRAME
+    if stage is UpgradeStage.AWAIT_UPGRADE and frame == UPGRADE_FRAME:
+        return UpgradeStage.DONE, None
+    return UpgradeStage.FAILED, None
 
 
 def _utf8_length(text: str) -> int:

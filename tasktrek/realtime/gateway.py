@@ -2,7 +2,8 @@
 
 Layers, bottom up:
 
-- transports (`websocket.py`) carry Engine.IO packets and implement `EngineSocket`;
+- transports (`polling.py`, `websocket.py`) carry Engine.IO packets and implement
+  `EngineSocket`; a polling session may upgrade to a WebSocket and stays the same socket;
 - `Gateway` speaks Socket.IO on top of every `EngineSocket` (one `Client` each, namespace
   "/" only), keeps the room registry and presence, answers the client events and turns
   the core's domain events into the contract's server events.
@@ -21,7 +22,9 @@ from aiohttp import hdrs, web
 
 from ..errors import DomainError, Unauthorized
 from ..events import NotificationEvent, NotificationsReadAll, TaskEvent, UserLoggedOut
+from ..http.cors import ALLOW_HEADERS, allowed_origin, cors_headers
 from . import engineio as eio
+from . import polling
 from . import socketio as sio
 from . import websocket
 from .engine import CloseCode, CloseReason, EngineSocket, handshake_error, new_sid
@@ -32,6 +35,8 @@ from .rooms import RoomRegistry
 log = logging.getLogger(__name__)
 
 PATH = "/socket.io/"
+PREFLIGHT_METHODS = "GET, POST, OPTIONS"
+PREFLIGHT_MAX_AGE = "600"
 
 # Contract messages.
 NO_TOKEN = "no token provided"
@@ -82,6 +87,24 @@ def task_room(task_id: str) -> str:
 def event_frame(name: str, *args: Any) -> str:
     """An event as one ready-to-send Engine.IO text frame (encoded once per emit)."""
     return eio.encode(eio.Packet(eio.MESSAGE, sio.encode(sio.event(name, *args))))
+
+
+def origin_refused(origins: tuple[str, ...], origin: str | None) -> bool:
+    """True for a browser's `Origin` that the configured list does not allow. Without a list
+    (no CORS configured) or without an `Origin` header (not a browser) nothing is refused."""
+    return bool(origins) and bool(origin) and allowed_origin(origins, origin) is None
+
+
+def preflight_headers(cors: dict[str, str]) -> dict[str, str]:
+    """The answer to an OPTIONS preflight, given the CORS headers for its origin."""
+    if not cors:
+        return {}
+    return {
+        **cors,
+        hdrs.ACCESS_CONTROL_ALLOW_METHODS: PREFLIGHT_METHODS,
+        hdrs.ACCESS_CONTROL_ALLOW_HEADERS: ALLOW_HEADERS,
+        hdrs.ACCESS_CONTROL_MAX_AGE: PREFLIGHT_MAX_AGE,
+    }
 
 
 def bearer_token(value: str | None) -> str | None:
@@ -142,7 +165,11 @@ class Gateway:
         self._tasks: set[asyncio.Task] = set()
         self._closing = False
         self._unsubscribe: Callable[[], None] | None = None
-        self._transports = {websocket.NAME: websocket.serve}
+        self._polling: polling.Sessions = {}  # polling sessions by sid, until finished
+        self._transports: dict[str, Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]] = {
+            polling.NAME: self._serve_polling,
+            websocket.NAME: self._serve_websocket,
+        }
         self._handlers: dict[str, EventHandler] = {
             JOIN_TASK: self._join_task,
             LEAVE_TASK: self._leave_task,
@@ -152,15 +179,37 @@ class Gateway:
     # --- HTTP entry point ----------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Every request to `/socket.io/`: CORS and the Origin check, then the transport."""
+        origins = self.options.cors_origins
+        origin = request.headers.get(hdrs.ORIGIN)
+        if origin_refused(origins, origin):
+            return handshake_error(eio.FORBIDDEN, status=403)
+        cors = cors_headers(origins, origin)
+        if request.method == hdrs.METH_OPTIONS:
+            return web.Response(status=204, headers=preflight_headers(cors))
+        response = await self._dispatch(request, cors)
+        if not response.prepared:
+            response.headers.update(cors)
+        return response
+
+    async def _dispatch(self, request: web.Request, cors: dict[str, str]) -> web.StreamResponse:
         query = request.query
         if query.get("EIO") != str(eio.PROTOCOL_VERSION):
             return handshake_error(eio.UNSUPPORTED_PROTOCOL_VERSION)
         serve = self._transports.get(query.get("transport", ""))
         if serve is None:
             return handshake_error(eio.UNKNOWN_TRANSPORT)
-        if self._closing:
+        if self._closing and "sid" not in query:
             return handshake_error(eio.BAD_REQUEST, status=503)
-        return await serve(request, self, self.options, self._opened)
+        return await serve(request, cors)
+
+    async def _serve_polling(self, request: web.Request, cors: dict[str, str]) -> web.StreamResponse:
+        return await polling.serve(request, self, self.options, self._opened, self._polling, cors)
+
+    async def _serve_websocket(self, request: web.Request, cors: dict[str, str]) -> web.StreamResponse:
+        if "sid" in request.query:  # a polling session upgrading
+            return await polling.upgrade(request, self._polling)
+        return await websocket.serve(request, self, self.options, self._opened)
 
     def _opened(self, engine: EngineSocket, request: web.BaseRequest) -> None:
         token = bearer_token(request.headers.get(hdrs.AUTHORIZATION)) or request.query.get("token") or None
@@ -458,6 +507,8 @@ class Gateway:
                 future.cancel()
             for engine in engines:
                 engine.abort(CloseReason.SHUTDOWN)
+        for session in list(self._polling.values()):  # closed, still waiting for a last poll
+            session.abort(CloseReason.SHUTDOWN)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -477,6 +528,7 @@ class Gateway:
         """Sizes of every registry, for monitoring and leak tests."""
         return {
             "engine_sockets": len(self._clients),
+            "polling_sessions": len(self._polling),
             "connected": sum(1 for c in self._clients.values() if c.connected),
             "rooms": self.rooms.room_count,
             "room_members": self.rooms.member_count,

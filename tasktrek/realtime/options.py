@@ -21,6 +21,8 @@ class RealtimeOptions:
     max_json_depth: int = socketio.DEFAULT_MAX_DEPTH
     max_event_name_length: int = socketio.DEFAULT_MAX_EVENT_NAME_LENGTH
     max_presence_query: int = 1000  # user ids accepted in one presence:get
+    upgrade_timeout: float = 10.0  # seconds for 2probe and 5 on a WebSocket upgrading a polling session
+    cors_origins: tuple[str, ...] = ()  # browser origins allowed (TASKTREK_CORS_ORIGINS); "*" = any
 
     @classmethod
     def from_settings(cls, settings, **overrides) -> "RealtimeOptions":
@@ -28,6 +30,7 @@ class RealtimeOptions:
             ping_interval=float(settings.ping_interval_seconds),
             ping_timeout=float(settings.ping_timeout_seconds),
             presence_grace=float(settings.presence_grace_seconds),
+            cors_origins=tuple(settings.cors_origins),
         )
         return replace(base, **overrides)
 

@@ -1,8 +1,10 @@
-"""The Engine.IO WebSocket transport on aiohttp: one frame per packet, no upgrade dance.
+"""The Engine.IO WebSocket transport on aiohttp: one frame per packet.
 
-The request handler task reads frames and feeds them to the `EngineSocket`; writing is done
-by a short-lived writer task, started only while there is something to write, so that an idle
-socket costs one suspended handler and no other task.
+`WebSocketLink` carries one `EngineSocket`'s frames over one aiohttp WebSocket: the request
+handler task reads frames and feeds them to the socket; writing is done by a short-lived writer
+task, started only while there is something to write, so that an idle socket costs one
+suspended handler and no other task. `WebSocketEngineSocket` is a session that starts on a
+WebSocket; a long-polling session that upgrades (`polling.py`) moves onto a link of its own.
 """
 
 from __future__ import annotations
@@ -21,104 +23,140 @@ log = logging.getLogger(__name__)
 NAME = "websocket"
 
 
-class WebSocketEngineSocket(EngineSocket):
-    transport_name = NAME
-
-    def __init__(self, ws: web.WebSocketResponse, request: web.BaseRequest, options: RealtimeOptions,
-                 handler: EngineHandler) -> None:
-        super().__init__(options, handler)
-        self._ws = ws
-        self._tcp = request.transport
-        self._writer: asyncio.Task[None] | None = None
-
-    def _wake(self) -> None:
-        if self._writer is None:
-            self._writer = self._loop.create_task(self._write())
-
-    async def _write(self) -> None:
-        ws = self._ws
-        try:
-            while (frame := self._take()) is not None:
-                if isinstance(frame, str):
-                    await ws.send_str(frame)
-                else:
-                    await ws.send_bytes(frame)
-            if self._closing_politely and not ws.closed:
-                try:
-                    async with asyncio.timeout(self.options.close_timeout):
-                        await ws.close(code=self._close_code)
-                except TimeoutError:
-                    self._drop_connection()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the connection broke under us
-            log.debug("socket %s: write failed: %r", self.sid, exc)
-            self._writer = None
-            self.abort(CloseReason.TRANSPORT_ERROR)
-        finally:
-            if self._writer is asyncio.current_task():
-                self._writer = None
-
-    def _drop(self) -> None:
-        writer = self._writer
-        if writer is not None and writer is not asyncio.current_task():
-            writer.cancel()
-        self._drop_connection()
-
-    def _drop_connection(self) -> None:
-        if self._tcp is not None and not self._tcp.is_closing():
-            self._tcp.abort()
-
-    async def serve(self) -> None:
-        """Read frames until the connection ends, then finish cleanly."""
-        ws = self._ws
-        reason = CloseReason.TRANSPORT_CLOSE
-        try:
-            self.start()
-            while True:
-                try:
-                    msg = await ws.receive()
-                except Exception as exc:  # closed under us
-                    log.debug("socket %s: receive failed: %r", self.sid, exc)
-                    break
-                if msg.type is WSMsgType.TEXT or msg.type is WSMsgType.BINARY:
-                    await self.receive(msg.data)
-                else:
-                    if msg.type is WSMsgType.ERROR:
-                        reason = CloseReason.TRANSPORT_ERROR
-                        log.debug("socket %s: %r", self.sid, msg.data)
-                    break
-        finally:
-            await self._wind_down(reason)
-
-    async def _wind_down(self, reason: str) -> None:
-        writer = self._writer
-        if writer is not None and not writer.done():
-            try:
-                async with asyncio.timeout(self.options.close_timeout + 1):
-                    await asyncio.shield(writer)
-            except (TimeoutError, asyncio.CancelledError):
-                self._drop()
-            except Exception:
-                pass
-        if not self._ws.closed:
-            self._drop_connection()
-        self._finished(reason)
-
-
-async def serve(request: web.Request, handler: EngineHandler, options: RealtimeOptions,
-                on_open) -> web.StreamResponse:
-    """Handle one `GET /socket.io/?EIO=4&transport=websocket` request."""
-    if "sid" in request.query:
-        # An upgrade from another transport; none exists yet, so the session cannot.
-        return handshake_error(eio.UNKNOWN_SID)
-    ws = web.WebSocketResponse(
+def new_response(options: RealtimeOptions) -> web.WebSocketResponse:
+    """The server side of one WebSocket, with the gateway's limits."""
+    return web.WebSocketResponse(
         max_msg_size=options.max_payload,
         compress=False,
         autoping=True,
         autoclose=True,
         timeout=options.close_timeout,
     )
+
+
+class WebSocketLink:
+    """An open WebSocket carrying the frames of `sock`, both ways."""
+
+    __slots__ = ("sock", "ws", "_tcp", "_writer")
+
+    def __init__(self, sock: EngineSocket, ws: web.WebSocketResponse, request: web.BaseRequest) -> None:
+        self.sock = sock
+        self.ws = ws
+        self._tcp = request.transport
+        self._writer: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """Frames (or a polite close) are waiting in the socket: write them."""
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write())
+
+    async def _write(self) -> None:
+        sock, ws = self.sock, self.ws
+        try:
+            while (frame := sock._take()) is not None:
+                if isinstance(frame, str):
+                    await ws.send_str(frame)
+                else:
+                    await ws.send_bytes(frame)
+            if sock._closing_politely and not ws.closed:
+                try:
+                    async with asyncio.timeout(sock.options.close_timeout):
+                        await ws.close(code=sock._polite_close_code)
+                except TimeoutError:
+                    self.drop_connection()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the connection broke under us
+            log.debug("socket %s: write failed: %r", sock.sid, exc)
+            self._writer = None
+            sock.abort(CloseReason.TRANSPORT_ERROR)
+        finally:
+            if self._writer is asyncio.current_task():
+                self._writer = None
+
+    def drop(self) -> None:
+        """Close the connection now, without flushing."""
+        writer = self._writer
+        if writer is not None and writer is not asyncio.current_task():
+            writer.cancel()
+        self.drop_connection()
+
+    def drop_connection(self) -> None:
+        if self._tcp is not None and not self._tcp.is_closing():
+            self._tcp.abort()
+
+    async def read(self) -> str:
+        """Feed incoming frames to the socket until the connection ends; returns why it did."""
+        ws, sock = self.ws, self.sock
+        while True:
+            try:
+                msg = await ws.receive()
+            except Exception as exc:  # closed under us
+                log.debug("socket %s: receive failed: %r", sock.sid, exc)
+                return CloseReason.TRANSPORT_CLOSE
+            if msg.type is WSMsgType.TEXT or msg.type is WSMsgType.BINARY:
+                await sock.receive(msg.data)
+            elif msg.type is WSMsgType.ERROR:
+                log.debug("socket %s: %r", sock.sid, msg.data)
+                return CloseReason.TRANSPORT_ERROR
+            else:
+                return CloseReason.TRANSPORT_CLOSE
+
+    async def wind_down(self) -> None:
+        """Let a writer in progress finish (a polite close), then make sure the connection is
+        gone."""
+        writer = self._writer
+        if writer is not None and not writer.done():
+            try:
+                async with asyncio.timeout(self.sock.options.close_timeout + 1):
+                    await asyncio.shield(writer)
+            except (TimeoutError, asyncio.CancelledError):
+                self.drop()
+            except Exception:
+                pass
+        if not self.ws.closed:
+            self.drop_connection()
+
+    async def serve(self) -> None:
+        """Read until the connection ends, wind down, and finish the socket."""
+        reason = CloseReason.TRANSPORT_CLOSE
+        try:
+            reason = await self.read()
+        finally:
+            await self.wind_down()
+            self.sock._finished(reason)
+
+
+class WebSocketEngineSocket(EngineSocket):
+    transport_name = NAME
+
+    def __init__(self, ws: web.WebSocketResponse, request: web.BaseRequest, options: RealtimeOptions,
+                 handler: EngineHandler) -> None:
+        super().__init__(options, handler)
+        self._link = WebSocketLink(self, ws, request)
+
+    def _wake(self) -> None:
+        self._link.wake()
+
+    def _drop(self) -> None:
+        self._link.drop()
+
+    async def serve(self) -> None:
+        """Send the handshake, then read frames until the connection ends and finish cleanly."""
+        reason = CloseReason.TRANSPORT_CLOSE
+        try:
+            self.start()
+            reason = await self._link.read()
+        finally:
+            await self._link.wind_down()
+            self._finished(reason)
+
+
+async def serve(request: web.Request, handler: EngineHandler, options: RealtimeOptions,
+                on_open) -> web.StreamResponse:
+    """Handle one `GET /socket.io/?EIO=4&transport=websocket` request without a `sid` (an
+    upgrade from polling is `polling.upgrade`)."""
+    ws = new_response(options)
     if not ws.can_prepare(request).ok:
         return handshake_error(eio.BAD_REQUEST)
     await ws.prepare(request)

@@ -1,33 +1,43 @@
-// Drives the official socket.io-client for the Python tests (tests/realtime/clients.py).
+// Drives the official socket.io-client for the Python tests (tests/realtime/helpers.py: JsDriver, JsClient).
 //
 // Reads one JSON command per line on stdin, writes one JSON report per line on stdout:
 //   {"cmd":"connect","id":"a","url":"http://127.0.0.1:1234","path":"/socket.io",
-//    "auth":{"token":"..."},"query":{...},"extraHeaders":{...}}
+//    "auth":{"token":"..."},"query":{...},"extraHeaders":{...},"transports":["websocket"]}
+//      ("transports" left out → ["websocket"]; null → socket.io-client's defaults: polling, then upgrade)
 //   {"cmd":"emit","id":"a","event":"join:task","args":[{"taskId":"..."}],"seq":3}  (seq → ack wanted)
+//   {"cmd":"transport","id":"a","seq":4}  (→ ack {seq,args:[current transport name]})
 //   {"cmd":"disconnect","id":"a"}
 //   {"cmd":"exit"}
-// Reports: {"type":"ready"}, and per socket id: connect {sid}, connect_error {message},
-// event {event,args}, ack {seq,args} or ack {seq,error}, disconnect {reason}, error {message}.
+// Reports: {"type":"ready"}, and per socket id: open {transport} (Engine.IO connection open),
+// upgrade {transport}, connect {sid,transport}, connect_error {message}, event {event,args},
+// ack {seq,args} or ack {seq,error}, disconnect {reason}, error {message}.
 import { createInterface } from "node:readline";
 import { io } from "socket.io-client";
 
 const sockets = new Map();
 const out = (report) => process.stdout.write(JSON.stringify(report) + "\n");
 
-function connect({ id, url, path, auth, query, extraHeaders }) {
+const transportOf = (socket) => socket.io.engine?.transport?.name ?? null;
+
+function connect({ id, url, path, auth, query, extraHeaders, transports = ["websocket"] }) {
   const options = {
-    transports: ["websocket"],
     reconnection: false,
     forceNew: true,
     timeout: 10000,
   };
+  if (transports !== null) options.transports = transports;
   if (path) options.path = path;
   if (auth) options.auth = auth;
   if (query) options.query = query;
   if (extraHeaders) options.extraHeaders = extraHeaders;
   const socket = io(url, options);
   sockets.set(id, socket);
-  socket.on("connect", () => out({ id, type: "connect", sid: socket.id }));
+  socket.io.on("open", () => {
+    const engine = socket.io.engine;
+    out({ id, type: "open", transport: engine.transport.name });
+    engine.on("upgrade", (transport) => out({ id, type: "upgrade", transport: transport.name }));
+  });
+  socket.on("connect", () => out({ id, type: "connect", sid: socket.id, transport: transportOf(socket) }));
   socket.on("connect_error", (err) => out({ id, type: "connect_error", message: err.message }));
   socket.on("disconnect", (reason) => out({ id, type: "disconnect", reason }));
   socket.onAny((event, ...args) => out({ id, type: "event", event, args }));
@@ -60,6 +70,10 @@ lines.on("line", (line) => {
       return connect(command);
     case "emit":
       return emit(command);
+    case "transport": {
+      const socket = sockets.get(command.id);
+      return out({ type: "ack", seq: command.seq, args: [socket ? transportOf(socket) : null] });
+    }
     case "disconnect":
       sockets.get(command.id)?.disconnect();
       return;

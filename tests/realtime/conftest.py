@@ -72,23 +72,37 @@ async def js_driver():
     await driver.close()
 
 
+# Client kinds: the library, and the transports it is given.
+#   python, js          transports=["websocket"]
+#   python-polling      python-socketio with transports=["polling"]: stays on polling
+#   js-default          socket.io-client with its default options: polling, then the upgrade
+TRANSPORTS = {
+    "python": ["websocket"],
+    "js": ["websocket"],
+    "python-polling": ["polling"],
+    "js-default": None,
+}
+
+
 class ClientFactory:
-    """Creates clients of one kind (python-socketio or socket.io-client)."""
+    """Creates clients of one kind (python-socketio or socket.io-client, see TRANSPORTS)."""
 
     def __init__(self, kind: str, harness: Harness):
         self.kind = kind
+        self.library = kind.split("-")[0]  # "python" or "js"
+        self.transports = TRANSPORTS[kind]
         self.harness = harness
         self.driver: JsDriver | None = None
         self.created: list[RtClient] = []
 
     async def new(self, harness: Harness | None = None) -> RtClient:
         harness = harness or self.harness
-        if self.kind == "python":
-            client: RtClient = PyClient(harness)
+        if self.library == "python":
+            client: RtClient = PyClient(harness, self.transports)
         else:
             if self.driver is None:
                 self.driver = await JsDriver.start()
-            client = self.driver.client(harness)
+            client = self.driver.client(harness, self.transports)
         self.created.append(client)
         return client
 
@@ -109,7 +123,16 @@ class ClientFactory:
 
 @pytest.fixture(params=["python", "js"])
 async def clients(request, harness):
-    """Official clients of one kind; every test using it runs once per kind."""
+    """Official clients of one kind over WebSocket; every test using it runs once per kind."""
+    factory = ClientFactory(request.param, harness)
+    yield factory
+    await factory.close()
+
+
+@pytest.fixture(params=["python-polling", "js-default"])
+async def polling_clients(request, harness):
+    """Official clients that start on long-polling: python-socketio staying on it, and
+    socket.io-client with default options (which upgrades to WebSocket)."""
     factory = ClientFactory(request.param, harness)
     yield factory
     await factory.close()

@@ -1,5 +1,6 @@
 """Test helpers for the real-time gateway: a served app with HTTP shortcuts, the two official
-Socket.IO clients behind one small interface, and a raw WebSocket speaking frames by hand.
+Socket.IO clients behind one small interface, a raw WebSocket speaking frames by hand, and a
+raw long-polling session speaking HTTP requests by hand.
 
 Nothing here imitates a client: `PyClient` is python-socketio's AsyncClient and `JsClient`
 is the npm socket.io-client driven through tests/js/driver.mjs.
@@ -60,6 +61,14 @@ class Harness:
 
     def ws_url(self, query: str = "EIO=4&transport=websocket") -> str:
         return f"{self.url}{self.socketio_path}/?{query}"
+
+    def polling_url(self, query: str = "EIO=4&transport=polling") -> str:
+        return f"{self.url}{self.socketio_path}/?{query}"
+
+    def engine(self, sid: str):
+        """The server's EngineSocket of Engine.IO session `sid` (None once it is gone)."""
+        client = self.gateway._clients.get(sid)
+        return client.engine if client is not None else None
 
     async def request(self, method: str, path: str, user: User | None = None, *, expect: int | None = None, **kw):
         headers = {**(user.auth if user else {}), **kw.pop("headers", {})}
@@ -176,6 +185,9 @@ class RtClient:
         self.log = EventLog()
         self.disconnected = asyncio.get_running_loop().create_future()
 
+    async def transport(self) -> str | None:
+        """The name of the transport the client uses now ("polling" or "websocket")."""
+
     async def event(self, name: str, timeout: float = TIMEOUT) -> Any:
         return await self.log.next(name, timeout)
 
@@ -207,8 +219,9 @@ class RtClient:
 class PyClient(RtClient):
     kind = "python"
 
-    def __init__(self, harness: Harness):
+    def __init__(self, harness: Harness, transports: list[str] | None = ("websocket",)):
         super().__init__(harness)
+        self.transports = list(transports) if transports is not None else None  # None: python-socketio's default
         self.sio = socketio.AsyncClient(reconnection=False)
         self.refusal: str | None = None
 
@@ -236,7 +249,7 @@ class PyClient(RtClient):
                 url,
                 auth=auth,
                 headers=headers or {},
-                transports=["websocket"],
+                transports=self.transports,
                 socketio_path=self.harness.socketio_path.lstrip("/"),
                 wait_timeout=TIMEOUT,
             )
@@ -246,6 +259,13 @@ class PyClient(RtClient):
     @property
     def sid(self) -> str | None:
         return self.sio.get_sid()
+
+    @property
+    def engine_sid(self) -> str | None:
+        return self.sio.eio.sid
+
+    async def transport(self) -> str | None:
+        return self.sio.transport()
 
     async def call(self, event, *args):
         if args:
@@ -316,17 +336,21 @@ class JsDriver:
         assert self.proc.stdin is not None
         self.proc.stdin.write((json.dumps(command) + "\n").encode())
 
-    def client(self, harness: Harness) -> "JsClient":
-        client = JsClient(harness, self, f"s{next(self._ids)}")
+    def client(self, harness: Harness, transports: list[str] | None = ("websocket",)) -> "JsClient":
+        client = JsClient(harness, self, f"s{next(self._ids)}", transports)
         self.clients[client.id] = client
         return client
 
-    async def call(self, client_id: str, event: str, args: list) -> Any:
+    async def request(self, command: dict) -> Any:
+        """Send a command that is answered with an ack report; return its first argument."""
         seq = next(self._seq)
         future = asyncio.get_running_loop().create_future()
         self._acks[seq] = future
-        self.send({"cmd": "emit", "id": client_id, "event": event, "args": args, "seq": seq})
+        self.send({**command, "seq": seq})
         return await asyncio.wait_for(future, TIMEOUT + 1)
+
+    async def call(self, client_id: str, event: str, args: list) -> Any:
+        return await self.request({"cmd": "emit", "id": client_id, "event": event, "args": args})
 
     async def close(self) -> None:
         if self.proc.returncode is None:
@@ -342,16 +366,26 @@ class JsDriver:
 class JsClient(RtClient):
     kind = "js"
 
-    def __init__(self, harness: Harness, driver: JsDriver, id: str):
+    def __init__(self, harness: Harness, driver: JsDriver, id: str, transports: list[str] | None = ("websocket",)):
         super().__init__(harness)
         self.driver = driver
         self.id = id
+        self.transports = list(transports) if transports is not None else None  # None: socket.io-client's default
         self.sid: str | None = None
         self._connected: asyncio.Future | None = None
+        loop = asyncio.get_running_loop()
+        self.opened = loop.create_future()  # the first transport's name, once Engine.IO is open
+        self.upgraded = loop.create_future()  # the new transport's name, after an upgrade
 
     def _report(self, report: dict) -> None:
         kind = report["type"]
-        if kind == "connect":
+        if kind == "open":
+            if not self.opened.done():
+                self.opened.set_result(report["transport"])
+        elif kind == "upgrade":
+            if not self.upgraded.done():
+                self.upgraded.set_result(report["transport"])
+        elif kind == "connect":
             self.sid = report["sid"]
             if self._connected and not self._connected.done():
                 self._connected.set_result(None)
@@ -378,8 +412,12 @@ class JsClient(RtClient):
             command["query"] = query
         if headers:
             command["extraHeaders"] = headers
+        command["transports"] = self.transports
         self.driver.send(command)
         await asyncio.wait_for(self._connected, TIMEOUT)
+
+    async def transport(self) -> str | None:
+        return await self.driver.request({"cmd": "transport", "id": self.id})
 
     async def call(self, event, *args):
         return await self.driver.call(self.id, event, list(args))
@@ -550,3 +588,121 @@ class MiniWebSocket:
 
     def abort(self) -> None:
         self.writer.transport.abort()
+
+
+# --- a long-polling session, request by request ----------------------------------------------
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, body: Any):
+        super().__init__(status, body)
+        self.status, self.body = status, body
+
+
+def split_payload(body: str) -> list[str]:
+    return body.split("\x1e")
+
+
+class Poller:
+    """A hand-driven Engine.IO long-polling session over aiohttp's HTTP client: what a plain
+    HTTP user sees."""
+
+    def __init__(self, harness: Harness, session: aiohttp.ClientSession, headers: dict | None = None):
+        self.harness = harness
+        self.session = session
+        self.headers = headers or {}
+        self.sid: str | None = None
+        self.handshake: dict | None = None
+        self.pending: list[str] = []  # packets received but not yet read
+
+    @classmethod
+    async def open(cls, harness: Harness, session: aiohttp.ClientSession, *, query: str = "",
+                   headers: dict | None = None) -> "Poller":
+        poller = cls(harness, session, headers)
+        url = harness.polling_url("EIO=4&transport=polling" + (f"&{query}" if query else ""))
+        async with session.get(url, headers=poller.headers) as resp:
+            assert resp.status == 200, (resp.status, await resp.text())
+            assert resp.headers["Content-Type"] == "text/plain; charset=UTF-8"
+            packets = split_payload(await resp.text())
+        assert packets[0].startswith("0{"), packets
+        poller.handshake = json.loads(packets[0][1:])
+        poller.sid = poller.handshake["sid"]
+        poller.pending.extend(packets[1:])
+        return poller
+
+    @property
+    def url(self) -> str:
+        return self.harness.polling_url(f"EIO=4&transport=polling&sid={self.sid}")
+
+    async def get_raw(self, timeout: float = TIMEOUT) -> tuple[int, str, Any]:
+        async with self.session.get(self.url, headers=self.headers, timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+            return resp.status, await resp.text(), resp.headers
+
+    async def get(self, timeout: float = TIMEOUT) -> list[str]:
+        """One poll: the packets of one GET answer (asserted 200)."""
+        status, body, headers = await self.get_raw(timeout)
+        if status != 200:
+            raise HttpError(status, json.loads(body) if body.startswith("{") else body)
+        assert headers["Content-Type"] == "text/plain; charset=UTF-8", headers
+        return split_payload(body)
+
+    async def post_raw(self, body: str | bytes, headers: dict | None = None, **kw) -> tuple[int, str]:
+        headers = {"Content-Type": "text/plain;charset=UTF-8", **self.headers, **(headers or {})}
+        async with self.session.post(self.url, data=body, headers=headers, **kw) as resp:
+            return resp.status, await resp.text()
+
+    async def post(self, *packets: str) -> None:
+        """POST packets in one body (asserted `200 ok`)."""
+        status, text = await self.post_raw("\x1e".join(packets))
+        assert (status, text) == (200, "ok"), (status, text)
+
+    async def recv(self, timeout: float = TIMEOUT, *, answer_pings: bool = True) -> str:
+        """The next packet, polling as needed; noops are skipped, pings answered unless told otherwise."""
+        while True:
+            while self.pending:
+                packet = self.pending.pop(0)
+                if packet == "6":
+                    continue
+                if packet == "2" and answer_pings:
+                    await self.post("3")
+                    continue
+                return packet
+            self.pending.extend(await self.get(timeout))
+
+    async def connect(self, token: str | None) -> dict:
+        """POST `40{"token":...}` → the `40{"sid":...}` reply (asserted)."""
+        await self.post("40" + (json.dumps({"token": token}) if token is not None else ""))
+        reply = await self.recv()
+        assert reply.startswith("40{"), reply
+        return json.loads(reply[2:])
+
+
+class PollWatch:
+    """Tells a test when the server has taken a request of a polling session in hand, by
+    wrapping the gateway's polling entry: `held()` starts a GET and returns its task only
+    once the server holds it (or is answering it), `entered()` does the same for any request,
+    so that what the test does next reaches the server after it."""
+
+    def __init__(self, gateway):
+        self.gateway = gateway
+        self._serve = gateway._transports["polling"]
+        self._waiting: dict[tuple[str, str], list[asyncio.Future]] = {}
+        gateway._transports["polling"] = self._watch
+
+    async def _watch(self, request, cors):
+        key = (request.method, request.query.get("sid"))
+        for future in self._waiting.pop(key, []):
+            if not future.done():
+                future.set_result(None)
+        return await self._serve(request, cors)
+
+    async def entered(self, poller: Poller, method: str, request) -> asyncio.Task:
+        """Start `request` (a coroutine making one `method` request of `poller`'s session)."""
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault((method, poller.sid), []).append(future)
+        task = asyncio.create_task(request)
+        await asyncio.wait_for(future, TIMEOUT)
+        return task
+
+    async def held(self, poller: Poller) -> asyncio.Task:
+        return await self.entered(poller, "GET", poller.get())

@@ -177,7 +177,7 @@ async def test_ten_thousand_connections_leave_nothing_behind(harness):
     await harness.settled()
     stats = gateway.stats()
     assert stats == {
-        "engine_sockets": 0, "connected": 0, "rooms": 0, "room_members": 0, "tasks": 0,
+        "engine_sockets": 0, "polling_sessions": 0, "connected": 0, "rooms": 0, "room_members": 0, "tasks": 0,
         "presence_users": 0, "presence_sockets": 0, "presence_grace_timers": 0, "presence_announced": 0,
     }, stats
     assert gateway.rooms.is_empty() and gateway.presence.is_empty()

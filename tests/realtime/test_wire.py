@@ -29,8 +29,9 @@ async def opened(harness, session, token=None) -> RawSocket:
     [
         ("EIO=3&transport=websocket", {"code": 5, "message": "Unsupported protocol version"}),
         ("transport=websocket", {"code": 5, "message": "Unsupported protocol version"}),
-        ("EIO=4&transport=polling", {"code": 0, "message": "Transport unknown"}),
         ("EIO=4&transport=carrier-pigeon", {"code": 0, "message": "Transport unknown"}),
+        ("EIO=4&transport=webtransport", {"code": 0, "message": "Transport unknown"}),
+        ("EIO=4&transport=polling&sid=abc", {"code": 1, "message": "Session ID unknown"}),
         ("EIO=4", {"code": 0, "message": "Transport unknown"}),
         ("EIO=4&transport=websocket&sid=abc", {"code": 1, "message": "Session ID unknown"}),
     ],

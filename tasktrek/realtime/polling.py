@@ -1,0 +1,373 @@
+"""The Engine.IO long-polling transport, and the upgrade from it to a WebSocket.
+
+A polling session is an `EngineSocket` reached through HTTP requests that carry its `sid`:
+
+- `GET` is held until frames are waiting (the heartbeat queues a ping every pingInterval, so
+  never longer than that), then answered with every waiting frame in one payload;
+- `POST` carries a payload of packets from the client and is answered `ok`;
+- a WebSocket request with the `sid` is an upgrade: `2probe` → `3probe`, the held `GET` is
+  flushed (with a noop when nothing waits), `5`, and from then on the session runs on a
+  `WebSocketLink` exactly like a session that started on a WebSocket.
+
+All frames wait in the socket's one outgoing queue and each leaves it exactly once, through a
+`GET` answer or the WebSocket; the client stops polling before it sends `5`, so nothing is
+lost or delivered twice across the switch.
+
+A session is closed when a second `GET` arrives while one is held, when its body is malformed
+or larger than maxPayload, and when the client stops polling (no `GET` for pingInterval +
+pingTimeout). Its table (`Sessions`) belongs to the gateway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from types import MappingProxyType
+
+from aiohttp import WSMsgType, hdrs, web
+
+from . import engineio as eio
+from . import websocket
+from .engine import CloseReason, EngineHandler, EngineSocket, State, handshake_error
+from .options import RealtimeOptions
+from .websocket import WebSocketLink
+
+log = logging.getLogger(__name__)
+
+NAME = "polling"
+CONTENT_TYPE = "text/plain; charset=UTF-8"  # what Engine.IO answers polls with
+BINARY_CONTENT_TYPE = "application/octet-stream"  # Engine.IO v3 binary bodies; not in v4
+OK_BODY = "ok"  # the answer to a POST
+RESPONSE_HEADERS = MappingProxyType({hdrs.CONTENT_TYPE: CONTENT_TYPE, hdrs.CACHE_CONTROL: "no-store"})
+PAYLOAD_TOO_LARGE = 413
+
+Sessions = dict[str, "PollingEngineSocket"]
+
+
+async def read_body(request: web.BaseRequest, limit: int) -> bytes | None:
+    """The request body, or None as soon as it proves longer than `limit` bytes."""
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        return None
+    body = bytearray()
+    while chunk := await request.content.readany():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def _connection_gone(request: web.BaseRequest) -> bool:
+    tcp = request.transport
+    return tcp is None or tcp.is_closing()
+
+
+class PollingEngineSocket(EngineSocket):
+    upgrades = (websocket.NAME,)
+
+    def __init__(self, options: RealtimeOptions, handler: EngineHandler, sessions: Sessions) -> None:
+        super().__init__(options, handler)
+        self._sessions = sessions
+        self._held: asyncio.Future[None] | None = None  # the held GET waits on it
+        self._getting = False  # a GET is being served (held, or its answer being written)
+        self._posting = False
+        self._expiry: asyncio.TimerHandle | None = None  # no GET for too long
+        self._close_timer: asyncio.TimerHandle | None = None  # a polite close waits for a GET
+        self._probe: web.BaseRequest | None = None  # a WebSocket upgrade in progress
+        self._link: WebSocketLink | None = None  # the WebSocket, once upgraded
+        self._last_frame = eio.CLOSE_FRAME  # ends the final answer of a closed session
+        sessions[self.sid] = self
+
+    @property
+    def transport_name(self) -> str:  # type: ignore[override]
+        return websocket.NAME if self._link is not None else NAME
+
+    @property
+    def upgraded(self) -> bool:
+        return self._link is not None
+
+    # --- GET: the long poll ---------------------------------------------------------------
+
+    async def get(self, request: web.BaseRequest, headers: dict[str, str]) -> web.StreamResponse:
+        """Answer one GET: at once when frames wait, else once they do."""
+        if self._link is not None or self.state is State.CLOSED:
+            return handshake_error(eio.BAD_REQUEST)
+        if self._getting:
+            log.debug("socket %s: a GET while another is pending; closing", self.sid)
+            self.abort(CloseReason.TRANSPORT_ERROR)
+            return handshake_error(eio.BAD_REQUEST)
+        self._getting = True
+        self._cancel_expiry()
+        sent_close = False
+        try:
+            if not self._answer_now():
+                self._held = self._loop.create_future()
+                try:
+                    await self._held
+                finally:
+                    self._held = None
+            if _connection_gone(request):  # take nothing: it would be lost
+                self.abort(CloseReason.TRANSPORT_CLOSE)
+                return web.Response(status=400)
+            body, sent_close = self._take_payload()
+            return await self._respond(request, body, headers)
+        except asyncio.CancelledError:  # the host cancels handlers of vanished clients
+            self.abort(CloseReason.TRANSPORT_CLOSE)
+            raise
+        finally:
+            self._getting = False
+            if self.state is State.CLOSING:
+                if sent_close:
+                    self._finished(self.close_reason or CloseReason.SERVER_CLOSE)
+                else:
+                    self._linger()
+            elif self.state is State.OPEN and self._link is None:
+                self._start_expiry()
+
+    def _answer_now(self) -> bool:
+        return bool(self._outbox) or self.state is not State.OPEN or self._probe is not None or self._link is not None
+
+    def _take_payload(self) -> tuple[str, bool]:
+        """Every waiting frame as one payload, and whether it closes the session.
+
+        A polite close sends what is queued first and the close packet in the next answer,
+        as Engine.IO does: socket.io-client acts on a close packet at once but on the
+        messages before it a tick later, so a `41` sharing its payload would be lost. On
+        shutdown no next poll can come: everything goes at once."""
+        if self._link is not None:  # upgraded meanwhile: frames go over the WebSocket now
+            return eio.NOOP_FRAME, False
+        frames: list[str | bytes] = []
+        while (frame := self._take()) is not None:
+            frames.append(frame)
+        closing = self.state is not State.OPEN and (not frames or not self._lingers)
+        if closing:
+            frames.append(self._last_frame)
+        elif not frames:
+            frames.append(eio.NOOP_FRAME)
+        return eio.encode_frames(frames), closing
+
+    async def _respond(self, request: web.BaseRequest, body: str, headers: dict[str, str]) -> web.StreamResponse:
+        data = body.encode("utf-8")
+        response = web.StreamResponse(headers={**headers, **RESPONSE_HEADERS})
+        response.content_length = len(data)
+        try:
+            await response.prepare(request)
+            await response.write(data)
+            await response.write_eof()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the connection broke under us
+            log.debug("socket %s: poll answer failed: %r", self.sid, exc)
+            self.abort(CloseReason.TRANSPORT_ERROR)
+        return response
+
+    # --- POST: packets from the client ---------------------------------------------------
+
+    async def post(self, request: web.BaseRequest) -> web.StreamResponse:
+        if self._link is not None or self.state is State.CLOSED:
+            return handshake_error(eio.BAD_REQUEST)
+        if self._posting:
+            log.debug("socket %s: a POST while another is in progress; closing", self.sid)
+            self.abort(CloseReason.TRANSPORT_ERROR)
+            return handshake_error(eio.BAD_REQUEST)
+        self._posting = True
+        try:
+            return await self._post(request)
+        finally:
+            self._posting = False
+
+    async def _post(self, request: web.BaseRequest) -> web.StreamResponse:
+        if request.content_type == BINARY_CONTENT_TYPE:
+            self.close(CloseReason.PARSE_ERROR)
+            return handshake_error(eio.BAD_REQUEST)
+        body = await read_body(request, self.options.max_payload)
+        if body is None:
+            log.debug("socket %s: POST body larger than maxPayload; closing", self.sid)
+            self.close(CloseReason.TRANSPORT_ERROR)
+            return handshake_error(eio.BAD_REQUEST, status=PAYLOAD_TOO_LARGE)
+        try:
+            packets = eio.decode_payload(body.decode("utf-8"), max_payload=self.options.max_payload)
+        except (UnicodeDecodeError, eio.EngineIODecodeError) as exc:
+            log.debug("socket %s sent a bad payload: %s", self.sid, exc)
+            self.close(CloseReason.PARSE_ERROR)
+            return handshake_error(eio.BAD_REQUEST)
+        for packet in packets:
+            if packet.type == eio.CLOSE:
+                self._client_closed()
+                break
+            await self.receive_packet(packet)
+        return web.Response(text=OK_BODY, headers=RESPONSE_HEADERS)
+
+    def _client_closed(self) -> None:
+        """The client sent `1`: it is gone, and a poll it left pending just ends (noop)."""
+        self._last_frame = eio.NOOP_FRAME
+        self.abort(CloseReason.CLIENT_CLOSE)
+
+    # --- the upgrade to a WebSocket -------------------------------------------------------
+
+    async def upgrade(self, request: web.BaseRequest) -> web.StreamResponse:
+        """Serve a WebSocket opened with this session's sid: probe, switch, then carry the
+        session until the WebSocket ends."""
+        if self.state is not State.OPEN or self._probe is not None or self._link is not None:
+            return handshake_error(eio.BAD_REQUEST)
+        ws = websocket.new_response(self.options)
+        if not ws.can_prepare(request).ok:
+            return handshake_error(eio.BAD_REQUEST)
+        await ws.prepare(request)
+        self._probe = request
+        stage = eio.UpgradeStage.AWAIT_PROBE
+        try:
+            async with asyncio.timeout(self.options.upgrade_timeout):
+                while stage in (eio.UpgradeStage.AWAIT_PROBE, eio.UpgradeStage.AWAIT_UPGRADE):
+                    msg = await ws.receive()
+                    if msg.type is not WSMsgType.TEXT:
+                        stage = eio.UpgradeStage.FAILED
+                        break
+                    stage, reply = eio.upgrade_step(stage, msg.data)
+                    if reply is not None:
+                        await ws.send_str(reply)
+                    if stage is eio.UpgradeStage.AWAIT_UPGRADE:
+                        self._release_held()  # end the pending poll so that the client can switch
+        except TimeoutError:
+            stage = eio.UpgradeStage.FAILED
+        except (ConnectionError, RuntimeError) as exc:
+            log.debug("socket %s: upgrade failed: %r", self.sid, exc)
+            stage = eio.UpgradeStage.FAILED
+        finally:
+            self._probe = None
+        if stage is not eio.UpgradeStage.DONE or self.state is State.CLOSED:
+            log.debug("socket %s: upgrade abandoned; staying on polling", self.sid)
+            await self._close_probe(ws, request)
+            return ws
+        self._switch(ws, request)
+        assert self._link is not None
+        await self._link.serve()
+        return ws
+
+    async def _close_probe(self, ws: web.WebSocketResponse, request: web.BaseRequest) -> None:
+        try:
+            async with asyncio.timeout(self.options.close_timeout):
+                await ws.close()
+        except Exception:
+            pass
+        tcp = request.transport
+        if tcp is not None and not tcp.is_closing():
+            tcp.abort()
+
+    def _switch(self, ws: web.WebSocketResponse, request: web.BaseRequest) -> None:
+        log.debug("socket %s: upgraded to websocket", self.sid)
+        self._link = WebSocketLink(self, ws, request)
+        self._cancel_expiry()
+        self._cancel_close_timer()
+        self._release_held()  # a poll still held ends with a noop
+        if self._outbox or self.state is State.CLOSING:
+            self._link.wake()
+
+    # --- EngineSocket --------------------------------------------------------------------
+
+    def _wake(self) -> None:
+        if self._link is not None:
+            self._link.wake()
+        elif self._held is not None:
+            self._release_held()
+        elif self.state is State.CLOSING and not self._getting:
+            self._linger()
+
+    def _drop(self) -> None:
+        if self._link is not None:
+            self._link.drop()  # its reader finishes the session
+        else:
+            self._finished(CloseReason.TRANSPORT_CLOSE)
+
+    def _finished(self, reason: str = CloseReason.TRANSPORT_CLOSE) -> None:
+        self._cancel_expiry()
+        self._cancel_close_timer()
+        if self._sessions.get(self.sid) is self:
+            del self._sessions[self.sid]
+        self._release_held()  # it answers the close packet
+        probe = self._probe
+        if probe is not None and probe.transport is not None and not probe.transport.is_closing():
+            probe.transport.abort()
+        super()._finished(reason)
+
+    # --- timers --------------------------------------------------------------------------
+
+    @property
+    def _lingers(self) -> bool:
+        """Whether a polite close waits for one more poll to deliver the close packet: not on
+        shutdown, when the server takes no more requests (Engine.IO discards it likewise)."""
+        return self.close_reason != CloseReason.SHUTDOWN
+
+    def _linger(self) -> None:
+        if self._lingers:
+            self._start_close_timer()  # wait a little for the GET that takes the close packet
+        else:
+            self._finished(CloseReason.SHUTDOWN)
+
+    def _release_held(self) -> None:
+        if self._held is not None and not self._held.done():
+            self._held.set_result(None)
+
+    def _start_expiry(self) -> None:
+        self._cancel_expiry()
+        opts = self.options
+        self._expiry = self._loop.call_later(opts.ping_interval + opts.ping_timeout, self._expired)
+
+    def _cancel_expiry(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+
+    def _expired(self) -> None:
+        self._expiry = None
+        if self.state is State.OPEN and not self._getting and self._link is None:
+            log.debug("socket %s stopped polling", self.sid)
+            self.abort(CloseReason.PING_TIMEOUT)
+
+    def _start_close_timer(self) -> None:
+        if self._close_timer is None:
+            self._close_timer = self._loop.call_later(self.options.close_timeout, self._close_timed_out)
+
+    def _cancel_close_timer(self) -> None:
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+            self._close_timer = None
+
+    def _close_timed_out(self) -> None:
+        self._close_timer = None
+        if self._link is None:
+            self._finished(self.close_reason or CloseReason.SERVER_CLOSE)
+
+
+# --- HTTP entry points ------------------------------------------------------------------------
+
+
+async def serve(request: web.Request, handler: EngineHandler, options: RealtimeOptions, on_open,
+                sessions: Sessions, headers: dict[str, str]) -> web.StreamResponse:
+    """Handle one HTTP request of the polling transport: the handshake (a GET without `sid`),
+    a poll (GET) or packets (POST). `headers` (CORS) go on the answers to GETs."""
+    sid = request.query.get("sid")
+    if sid is None:
+        if request.method != hdrs.METH_GET:
+            return handshake_error(eio.BAD_HANDSHAKE_METHOD)
+        sock = PollingEngineSocket(options, handler, sessions)
+        on_open(sock, request)
+        sock.start()  # the open packet waits in the queue: this first GET takes it
+        return await sock.get(request, headers)
+    sock = sessions.get(sid)
+    if sock is None:
+        return handshake_error(eio.UNKNOWN_SID)
+    if request.method == hdrs.METH_GET:
+        return await sock.get(request, headers)
+    if request.method == hdrs.METH_POST:
+        return await sock.post(request)
+    return handshake_error(eio.BAD_REQUEST)
+
+
+async def upgrade(request: web.Request, sessions: Sessions) -> web.StreamResponse:
+    """Handle `GET /socket.io/?EIO=4&transport=websocket&sid=<sid>`: a polling session moving
+    onto a WebSocket."""
+    sock = sessions.get(request.query.get("sid", ""))
+    if sock is None:
+        return handshake_error(eio.UNKNOWN_SID)
+    return await sock.upgrade(request)
