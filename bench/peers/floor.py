@@ -1,0 +1,53 @@
+"""The framework floor: bare aiohttp handlers that answer what TaskTrek's REST routes answer.
+
+`GET /api/tasks` returns the captured TaskTrek list page and `POST /api/tasks` reads the JSON
+body and returns the captured created task (201): same bytes, encoded per request with the
+same json.dumps settings, but no auth, validation or database.
+
+    python -m bench.peers.floor --port P --bodies captured.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+
+from aiohttp import web
+
+SHUTDOWN_TIMEOUT_S = 1.0  # nothing to drain: a benchmark peer may stop at once
+dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+
+
+def make_app(list_page: dict, created_task: dict) -> web.Application:
+    async def list_tasks(request: web.Request) -> web.Response:
+        return web.json_response(list_page, dumps=dumps)
+
+    async def create_task(request: web.Request) -> web.Response:
+        await request.json()
+        return web.json_response(created_task, status=201, dumps=dumps)
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"}, dumps=dumps)
+
+    app = web.Application()
+    app.router.add_get("/api/tasks", list_tasks)
+    app.router.add_post("/api/tasks", create_task)
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--bodies", required=True, help='JSON file {"list": ..., "created": ...}')
+    args = parser.parse_args()
+    with open(args.bodies) as f:
+        bodies = json.load(f)
+    web.run_app(make_app(bodies["list"], bodies["created"]), host="127.0.0.1", port=args.port,
+                access_log=None, print=None,
+                shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+
+
+if __name__ == "__main__":
+    main()

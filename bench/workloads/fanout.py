@@ -1,0 +1,111 @@
+"""2. Fan-out: N sockets of one user, all joined to one task room; the time from just before
+an HTTP trigger is sent to the last socket's receipt of `task:updated`.
+
+TaskTrek's trigger is PATCH /api/tasks/<id>/status (toggling), which emits to task:<id> and
+user:<owner>, each socket once. The peers get the equivalent: POST /emit with the same two
+rooms and the very payload TaskTrek sent, so every server parses a request, emits to two
+overlapping rooms and answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Awaitable, Callable
+
+import aiohttp
+
+from ..loadgen import Deliveries, call, clock, close_all, connect_many, http_session
+from ..procs import Server, running
+from ..report import Outcome
+from ..stats import MS, latency_summary, median_of, ratio, rounded
+from ..targets import NODE_SOCKETIO, PYTHON_SOCKETIO, TASKTREK, Context, new_task, register
+
+EVENT = "task:updated"
+PEER_USER = "bench-user"
+EMIT_TIMEOUT_S = 30.0
+COLUMNS = ["sockets", "server", "p50 ms", "p99 ms", "TaskTrek ÷ it (p50)", "TaskTrek ÷ it (p99)"]
+
+Trigger = Callable[[], Awaitable[object]]
+
+
+async def run(ctx: Context) -> Outcome:
+    sizes = ctx.sizes
+    outcome = Outcome("fanout", f"2. Fan-out: trigger to last delivery, {sizes.fanout_emits} emits "
+                                f"(median of {sizes.repetitions} repetitions)", COLUMNS)
+    for sockets in sizes.fanout_sockets:
+        results: dict[str, list[dict]] = {}
+        async with http_session() as session:
+            async with running(ctx.tasktrek()) as server:
+                trigger, task_id, token, payload = await _tasktrek_trigger(session, server)
+                results[TASKTREK] = await _measure(ctx, session, server, sockets, token, task_id, trigger)
+            for name, make in ((PYTHON_SOCKETIO, ctx.python_socketio), (NODE_SOCKETIO, ctx.node_socketio)):
+                async with running(make()) as server:
+                    trigger = _peer_trigger(session, server, task_id, payload)
+                    results[name] = await _measure(ctx, session, server, sockets, PEER_USER, task_id, trigger)
+        _tabulate(outcome, sockets, results)
+    return outcome
+
+
+async def _tasktrek_trigger(session: aiohttp.ClientSession, server: Server) -> tuple[Trigger, str, str, dict]:
+    """Toggle one task's status; returns the trigger, the task id, the token and the payload
+    TaskTrek emits (the task as REST returns it plus taskId and actor)."""
+    owner = await register(session, server.url, "fanout")
+    task = await call(session, "POST", server.url + "/api/tasks", token=owner.token, body=new_task(0), expect=201)
+    url = f"{server.url}/api/tasks/{task['_id']}/status"
+    statuses = itertools.cycle(("done", "todo"))
+
+    async def trigger() -> object:
+        return await call(session, "PATCH", url, token=owner.token, body={"status": next(statuses)})
+
+    return trigger, task["_id"], owner.token, {**task, "taskId": task["_id"], "actor": owner.id}
+
+
+def _peer_trigger(session: aiohttp.ClientSession, server: Server, task_id: str, payload: dict) -> Trigger:
+    body = {"event": EVENT, "rooms": [f"task:{task_id}", f"user:{PEER_USER}"], "data": payload}
+
+    async def trigger() -> object:
+        return await call(session, "POST", server.url + "/emit", body=body)
+
+    return trigger
+
+
+async def _measure(ctx: Context, session: aiohttp.ClientSession, server: Server, count: int, token: str,
+                   task_id: str, trigger: Trigger) -> list[dict]:
+    """Per repetition: the latency samples of `fanout_emits` emits, one after another."""
+    sizes = ctx.sizes
+    deliveries = Deliveries()
+
+    async def emit() -> float:
+        deliveries.expect(count)
+        start = clock()
+        await trigger()
+        await asyncio.wait_for(deliveries.done.wait(), EMIT_TIMEOUT_S)
+        return (deliveries.last - start) * MS
+
+    sockets = await connect_many(count, session, server.url, token, watch=EVENT, on_event=deliveries,
+                                 join={"taskId": task_id})
+    try:
+        for _ in range(sizes.fanout_warmup_emits):
+            await emit()
+        reps = [[await emit() for _ in range(sizes.fanout_emits)] for _ in range(sizes.repetitions)]
+        emitted = sizes.fanout_warmup_emits + sizes.fanout_emits * sizes.repetitions
+        if wrong := [s.events_seen for s in sockets if s.events_seen != emitted]:
+            raise RuntimeError(f"{server.name}: {len(wrong)} sockets did not get each of {emitted} events once")
+    finally:
+        await close_all(sockets)
+    return [{"samples": samples, **latency_summary(samples)} for samples in reps]
+
+
+def _tabulate(outcome: Outcome, sockets: int, results: dict[str, list[dict]]) -> None:
+    medians = {name: {k: median_of(reps, k) for k in ("p50_ms", "p99_ms")} for name, reps in results.items()}
+    ours = medians[TASKTREK]
+    for name, m in medians.items():
+        vs = {k: ratio(ours[k], m[k]) for k in m}
+        shown = ["", ""] if name == TASKTREK else [f"x{vs['p50_ms']:.2f}", f"x{vs['p99_ms']:.2f}"]
+        outcome.rows.append([sockets, name, m["p50_ms"], m["p99_ms"], *shown])
+        outcome.summary.setdefault(str(sockets), {})[name] = {
+            "median": m, "tasktrek_over_it": vs,
+            "repetitions": [{k: v for k, v in r.items() if k != "samples"} for r in results[name]],
+        }
+        outcome.samples.setdefault(str(sockets), {})[name] = [rounded(r["samples"]) for r in results[name]]
