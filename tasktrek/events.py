@@ -30,6 +30,9 @@ class TaskEvent:
     # Users who could see the task before this change and cannot any more (an unassigned
     # or replaced assignee; the assignee of a deleted task).
     lost_access: frozenset[str] = field(default_factory=frozenset)
+    # Users who cannot have seen the task before this change and can now (its owner and
+    # assignee when it is created; a new assignee; the assignee of a restored task).
+    gained_access: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def task_id(self) -> str:

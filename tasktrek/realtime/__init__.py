@@ -12,7 +12,8 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
-from .gateway import PATH, Gateway
+from ..views import notification_json, task_json
+from .gateway import ELSEWHERE, PATH, Gateway
 from .options import RealtimeOptions
 
 __all__ = ["GATEWAY", "Gateway", "RealtimeOptions", "setup_realtime"]
@@ -22,8 +23,6 @@ GATEWAY = web.AppKey("tasktrek.realtime.gateway", Gateway)
 
 def setup_realtime(app: web.Application, settings, services, **overrides) -> Gateway:
     """Build the gateway into `app`. `overrides` replace `RealtimeOptions` fields."""
-    from ..views import notification_json, task_json
-
     gateway = Gateway(
         services,
         RealtimeOptions.from_settings(settings, **overrides),
@@ -32,6 +31,7 @@ def setup_realtime(app: web.Application, settings, services, **overrides) -> Gat
     )
     app[GATEWAY] = gateway
     app.router.add_route("*", PATH, gateway.handle)  # GET, POST (polling), OPTIONS (CORS)
+    app.router.add_route("*", ELSEWHERE, gateway.handle_elsewhere)
 
     async def lifespan(app: web.Application) -> AsyncIterator[None]:
         gateway.start()

@@ -11,17 +11,22 @@
   `_finished()` when it is completely done with the session.
 
 The socket owns what every transport shares: the handshake packet, the server heartbeat (ping
-every `ping_interval`, drop when no pong within `ping_timeout`) and the bounded outgoing queue.
-A socket whose queue overflows (a client that stopped reading) is dropped at once, so that a
-sender never waits for it.
+every `ping_interval`, drop when no pong within `ping_timeout`), the bounded outgoing queue and
+the deadline of a polite close. A client that stopped reading never holds anything up: its
+socket is dropped when its queue overflows, when it misses a pong (nothing is flushed to it),
+and when a polite close (the queue, then a close frame or packet) is not done within
+`close_timeout`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import json
 import logging
 import secrets
+import socket
+import struct
 from abc import ABC, abstractmethod
 from collections import deque
 from typing import Protocol
@@ -40,15 +45,33 @@ def new_sid() -> str:
     return secrets.token_urlsafe(SID_BYTES)
 
 
+RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() resets, discarding unsent data
+
+
+def hang_up(transport: asyncio.BaseTransport | None) -> None:
+    """Close a connection now with a reset: what the kernel still holds for a client that
+    does not read is thrown away, not left to an orphaned socket."""
+    if transport is None or transport.is_closing():
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RESET)
+        except OSError:
+            pass
+    transport.abort()
+
+
 def handshake_error(error: tuple[int, str], status: int = 400) -> web.Response:
-    """The HTTP answer to a request no transport will serve: {"code", "message"}."""
+    """The HTTP answer to a request no transport will serve: {"code","message"}, compact."""
     code, message = error
-    return web.json_response({"code": code, "message": message}, status=status)
+    body = json.dumps({"code": code, "message": message}, separators=(",", ":"))
+    return web.Response(text=body, status=status, content_type="application/json")
 
 
 class State(enum.Enum):
     OPEN = "open"
-    CLOSING = "closing"  # flushing the queue, then closing politely
+    CLOSING = "closing"  # flushing the queue, then closing politely, within close_timeout
     CLOSED = "closed"
 
 
@@ -79,6 +102,10 @@ class EngineHandler(Protocol):
     def on_engine_close(self, sock: "EngineSocket", reason: str) -> None:
         """The socket stopped being open; called exactly once, synchronously."""
 
+    def on_engine_finished(self, sock: "EngineSocket") -> None:
+        """The transport is completely done with the socket (after `on_engine_close`); called
+        exactly once, synchronously."""
+
 
 class EngineSocket(ABC):
     transport_name = "abstract"
@@ -96,6 +123,7 @@ class EngineSocket(ABC):
         self._close_code = CloseCode.NORMAL
         self._ping_timer: asyncio.TimerHandle | None = None
         self._pong_timer: asyncio.TimerHandle | None = None
+        self._close_timer: asyncio.TimerHandle | None = None  # the deadline of a polite close
         self._done: asyncio.Future[None] | None = None
         self._finished_flag = False
 
@@ -127,11 +155,13 @@ class EngineSocket(ABC):
         return True
 
     def close(self, reason: str = CloseReason.SERVER_CLOSE, *, code: int = CloseCode.NORMAL) -> None:
-        """Send what is queued, then close the connection politely (a close frame)."""
+        """Send what is queued, then close the connection politely (a close frame); drop it
+        when that is not done within `close_timeout`."""
         if self.state is not State.OPEN:
             return
         self._close_code = code
         self._leave_open(State.CLOSING, reason)
+        self._close_timer = self._loop.call_later(self.options.close_timeout, self.abort, reason)
         self._wake()
 
     def abort(self, reason: str) -> None:
@@ -142,7 +172,7 @@ class EngineSocket(ABC):
         self.state = State.CLOSED
         self._outbox.clear()
         self._queued = 0
-        self._stop_heartbeat()
+        self._stop_timers()
         if was_open:
             self.close_reason = reason
             self._notify_closed(reason)
@@ -155,10 +185,6 @@ class EngineSocket(ABC):
         if self._done is None:
             self._done = self._loop.create_future()
         await asyncio.shield(self._done)
-
-    @property
-    def queued_frames(self) -> int:
-        return len(self._outbox)
 
     # --- for transports ------------------------------------------------------------------
 
@@ -220,15 +246,21 @@ class EngineSocket(ABC):
 
     def _finished(self, reason: str = CloseReason.TRANSPORT_CLOSE) -> None:
         """The transport is done with the connection (whoever ended it)."""
-        if self.state is State.OPEN:
-            self.close_reason = reason
-            self.state = State.CLOSED
-            self._notify_closed(reason)
+        if self._finished_flag:
+            return
+        was_open = self.state is State.OPEN
         self.state = State.CLOSED
+        if was_open:
+            self.close_reason = reason
+            self._notify_closed(reason)
         self._outbox.clear()
         self._queued = 0
-        self._stop_heartbeat()
+        self._stop_timers()
         self._finished_flag = True
+        try:
+            self._handler.on_engine_finished(self)
+        except Exception:
+            log.exception("finish handler failed on socket %s", self.sid)
         if self._done is not None and not self._done.done():
             self._done.set_result(None)
 
@@ -264,7 +296,7 @@ class EngineSocket(ABC):
     def _pong_missed(self) -> None:
         self._pong_timer = None
         log.debug("socket %s did not answer a ping", self.sid)
-        self.close(CloseReason.PING_TIMEOUT, code=CloseCode.GOING_AWAY)
+        self.abort(CloseReason.PING_TIMEOUT)  # nothing is flushed to a client that is gone
 
     def _pong_received(self) -> None:
         if self._pong_timer is None:
@@ -273,20 +305,18 @@ class EngineSocket(ABC):
         self._pong_timer = None
         self._schedule_ping()
 
-    def _stop_heartbeat(self) -> None:
-        if self._ping_timer is not None:
-            self._ping_timer.cancel()
-            self._ping_timer = None
-        if self._pong_timer is not None:
-            self._pong_timer.cancel()
-            self._pong_timer = None
+    def _stop_timers(self) -> None:
+        for timer in (self._ping_timer, self._pong_timer, self._close_timer):
+            if timer is not None:
+                timer.cancel()
+        self._ping_timer = self._pong_timer = self._close_timer = None
 
     # --- internals -----------------------------------------------------------------------
 
     def _leave_open(self, state: State, reason: str) -> None:
         self.state = state
         self.close_reason = reason
-        self._stop_heartbeat()
+        self._stop_timers()
         self._notify_closed(reason)
 
     def _notify_closed(self, reason: str) -> None:

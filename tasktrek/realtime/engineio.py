@@ -49,7 +49,7 @@ MAX_PAYLOAD_PACKETS = 10_000
 
 PROBE = "probe"  # the data of the ping/pong pair that tests a transport before an upgrade
 
-# Handshake errors, answered with HTTP 400 and {"code": <code>, "message": <message>}.
+# Handshake errors, answered with HTTP 400 (403 for FORBIDDEN) and {"code":<code>,"message":<message>}.
 UNKNOWN_TRANSPORT = (0, "Transport unknown")
 UNKNOWN_SID = (1, "Session ID unknown")
 BAD_HANDSHAKE_METHOD = (2, "Bad handshake method")
@@ -72,10 +72,6 @@ class Packet:
             raise ValueError(f"unknown Engine.IO packet type {self.type!r}")
         if isinstance(self.data, bytes) and self.type != MESSAGE:
             raise ValueError("only message packets carry binary data")
-
-    @property
-    def binary(self) -> bool:
-        return isinstance(self.data, bytes)
 
 
 def encode(packet: Packet) -> str | bytes:
@@ -120,17 +116,6 @@ def open_packet(
         "maxPayload": int(max_payload),
     }
     return Packet(OPEN, json.dumps(handshake, separators=(",", ":")))
-
-
-def encode_payload(packets: list[Packet]) -> str:
-    """Several packets in one long-polling body."""
-    parts = []
-    for packet in packets:
-        if isinstance(packet.data, bytes):
-            parts.append(BASE64_PREFIX + base64.b64encode(packet.data).decode("ascii"))
-        else:
-            parts.append(f"{packet.type}{packet.data}")
-    return RECORD_SEPARATOR.join(parts)
 
 
 def decode_payload(

@@ -9,18 +9,20 @@ Layers, bottom up:
   the core's domain events into the contract's server events.
 
 No business rule lives here: who may join a task room, who a user's contacts are, whether a
-token is good and how many notifications are unread is asked of the services.
+token is good and how many notifications are unread is asked of the services. An answer about
+access is asked again when access was revoked (a logout, a lost task) while it was being
+asked, so that a revocation never misses a socket that was still waiting for its answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any, Awaitable, Callable, Iterable, TypeVar
 
 from aiohttp import hdrs, web
 
-from ..errors import DomainError, Unauthorized
+from ..errors import DomainError, StoreUnavailable, Unauthorized
 from ..events import NotificationEvent, NotificationsReadAll, TaskEvent, UserLoggedOut
 from ..http.cors import ALLOW_HEADERS, allowed_origin, cors_headers
 from . import engineio as eio
@@ -35,6 +37,7 @@ from .rooms import RoomRegistry
 log = logging.getLogger(__name__)
 
 PATH = "/socket.io/"
+ELSEWHERE = PATH + "{tail:.+}"  # any other path under PATH: answered here, never by the REST API
 PREFLIGHT_METHODS = "GET, POST, OPTIONS"
 PREFLIGHT_MAX_AGE = "600"
 
@@ -42,11 +45,15 @@ PREFLIGHT_MAX_AGE = "600"
 NO_TOKEN = "no token provided"
 INVALID_TOKEN = "invalid token"
 INVALID_NAMESPACE = "Invalid namespace"
+DATABASE_UNAVAILABLE = "database unavailable"
 TASK_ID_REQUIRED = "taskId is required"
 JOIN_REFUSED = "task not found or not yours"
+TOO_MANY_ROOMS = "too many rooms"
 UNKNOWN_EVENT = "unknown event"
 BAD_USER_IDS = "userIds must be a list of user ids"
+TOO_MANY_USER_IDS = "too many userIds"
 INTERNAL_ERROR = "internal error"
+SHUTTING_DOWN = (eio.BAD_REQUEST[0], "Server shutting down")  # answered 503
 
 # Client → server events.
 JOIN_TASK = "join:task"
@@ -124,6 +131,9 @@ class Client:
         self.sid: str | None = None  # the Socket.IO socket id, once connected to "/"
         self.user_id: str | None = None
         self.connect_timer: asyncio.TimerHandle | None = None
+        # A CONNECT is being authenticated. Packets of one transport are handled one at a time,
+        # but a polling session's POST still being handled when its upgraded WebSocket delivers
+        # the next packet is a second, concurrent one.
         self.connecting = False
 
     @property
@@ -142,6 +152,7 @@ class Client:
 
 Renderer = Callable[[dict], dict]
 EventHandler = Callable[[Client, Any], Awaitable[Any]]
+T = TypeVar("T")
 
 
 class Gateway:
@@ -154,18 +165,22 @@ class Gateway:
         render_notification: Renderer,
     ) -> None:
         self.services = services
-        self.options = options  # read when a connection opens: replace it before then
+        # Read as connections open and events arrive; replacing it affects what follows, except
+        # presence_grace, which the Presence below took here.
+        self.options = options
         self.render_task = render_task
         self.render_notification = render_notification
         self.rooms: RoomRegistry[Client] = RoomRegistry()
         self.presence = Presence(options.presence_grace, self._grace_over)
-        self._clients: dict[str, Client] = {}  # by Engine.IO sid
+        # Every Engine.IO socket by sid, from its handshake until its transport is done with it
+        # (a closing socket too: shutdown reaches it, and polling requests find it).
+        self._clients: dict[str, Client] = {}
         self._no_clients = asyncio.Event()
         self._no_clients.set()
         self._tasks: set[asyncio.Task] = set()
         self._closing = False
         self._unsubscribe: Callable[[], None] | None = None
-        self._polling: polling.Sessions = {}  # polling sessions by sid, until finished
+        self._revocations = 0  # logouts and lost task accesses announced so far: see _ask
         self._transports: dict[str, Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]] = {
             polling.NAME: self._serve_polling,
             websocket.NAME: self._serve_websocket,
@@ -177,6 +192,11 @@ class Gateway:
         }
 
     # --- HTTP entry point ----------------------------------------------------------------
+
+    async def handle_elsewhere(self, request: web.Request) -> web.StreamResponse:
+        """Any other path under `/socket.io/`, e.g. `/socket.io/../api/tasks`: the REST API's
+        token check does not cover these paths, so nothing of it may answer them."""
+        raise web.HTTPNotFound()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Every request to `/socket.io/`: CORS and the Origin check, then the transport."""
@@ -200,16 +220,20 @@ class Gateway:
         if serve is None:
             return handshake_error(eio.UNKNOWN_TRANSPORT)
         if self._closing and "sid" not in query:
-            return handshake_error(eio.BAD_REQUEST, status=503)
+            return handshake_error(SHUTTING_DOWN, status=503)
         return await serve(request, cors)
 
     async def _serve_polling(self, request: web.Request, cors: dict[str, str]) -> web.StreamResponse:
-        return await polling.serve(request, self, self.options, self._opened, self._polling, cors)
+        return await polling.serve(request, self, self.options, self._opened, self._engine, cors)
 
     async def _serve_websocket(self, request: web.Request, cors: dict[str, str]) -> web.StreamResponse:
         if "sid" in request.query:  # a polling session upgrading
-            return await polling.upgrade(request, self._polling)
+            return await polling.upgrade(request, self._engine)
         return await websocket.serve(request, self, self.options, self._opened)
+
+    def _engine(self, sid: str) -> EngineSocket | None:
+        client = self._clients.get(sid)
+        return client.engine if client is not None else None
 
     def _opened(self, engine: EngineSocket, request: web.BaseRequest) -> None:
         token = bearer_token(request.headers.get(hdrs.AUTHORIZATION)) or request.query.get("token") or None
@@ -248,13 +272,16 @@ class Gateway:
             self._protocol_error(client, f"unexpected {sio.PACKET_NAMES[kind]} packet")
 
     def on_engine_close(self, engine: EngineSocket, reason: str) -> None:
-        client = self._clients.pop(engine.sid, None)
+        client = self._clients.get(engine.sid)
         if client is None:
             return
-        if not self._clients:
-            self._no_clients.set()
         self._cancel_connect_timer(client)
         self._detach(client)
+
+    def on_engine_finished(self, engine: EngineSocket) -> None:
+        self._clients.pop(engine.sid, None)
+        if not self._clients:
+            self._no_clients.set()
 
     def _protocol_error(self, client: Client, why: str) -> None:
         log.debug("closing %r: %s", client, why)
@@ -295,12 +322,12 @@ class Gateway:
             return
         client.connecting = True
         try:
-            user = await self.services.users.authenticate(token)
+            user = await self._ask(lambda: self.services.users.authenticate(token))
         except Unauthorized:
             self._refuse(client, INVALID_TOKEN)
             return
         except DomainError as exc:  # e.g. the database does not answer
-            self._refuse(client, exc.message)
+            self._refuse(client, _failure(exc))
             return
         except Exception:
             log.exception("authenticating a socket failed")
@@ -353,7 +380,7 @@ class Gateway:
             try:
                 reply = await handler(client, args[0] if args else None)
             except DomainError as exc:
-                reply = {"ok": False, "message": exc.message}
+                reply = {"ok": False, "message": _failure(exc)}
             except Exception:
                 log.exception("handling %r from %r failed", name, client)
                 reply = {"ok": False, "message": INTERNAL_ERROR}
@@ -364,32 +391,31 @@ class Gateway:
         task_id = _task_id(payload)
         if task_id is None:
             return {"ok": False, "message": TASK_ID_REQUIRED}
+        room = task_room(task_id)
+        # The user room is one of the client's rooms; a room it is in already costs nothing.
+        if self.rooms.count_of(client) > self.options.max_task_rooms and not self.rooms.is_member(client, room):
+            return {"ok": False, "message": TOO_MANY_ROOMS}
         user_id, sid = client.user_id, client.sid
-        allowed = await self.services.tasks.can_join_room(user_id, task_id)
-        if client.sid != sid:
+        allowed = await self._ask(lambda: self.services.tasks.can_join_room(user_id, task_id))
+        if not allowed or client.sid != sid:
             return {"ok": False, "message": JOIN_REFUSED}
-        if not allowed:
-            return {"ok": False, "message": JOIN_REFUSED}
-        self.rooms.join(client, task_room(task_id))
+        self.rooms.join(client, room)
         return {"ok": True}
 
     async def _leave_task(self, client: Client, payload: Any) -> dict:
         task_id = _task_id(payload)
-        if task_id is None:
-            return {"ok": False, "message": TASK_ID_REQUIRED}
-        self.rooms.leave(client, task_room(task_id))
+        if task_id is not None:  # leaving a room one is not in changes nothing
+            self.rooms.leave(client, task_room(task_id))
         return {"ok": True}
 
     async def _presence_get(self, client: Client, payload: Any) -> dict:
         wanted = None
         if isinstance(payload, dict) and payload.get("userIds") is not None:
             wanted = payload["userIds"]
-            if (
-                not isinstance(wanted, list)
-                or len(wanted) > self.options.max_presence_query
-                or not all(isinstance(u, str) for u in wanted)
-            ):
+            if not isinstance(wanted, list) or not all(isinstance(u, str) for u in wanted):
                 return {"ok": False, "message": BAD_USER_IDS}
+            if len(wanted) > self.options.max_presence_query:
+                return {"ok": False, "message": TOO_MANY_USER_IDS}
         user_id, sid = client.user_id, client.sid
         visible = await self.services.tasks.contacts(user_id) | {user_id}
         if wanted is not None:
@@ -404,22 +430,34 @@ class Gateway:
     def _grace_over(self, user_id: str) -> None:
         self._spawn(self._announce(user_id))
 
-    async def _announce(self, user_id: str) -> None:
-        """Tell the user's contacts about a change of their presence, once per change. The
-        state is read after asking for the contacts, so that racing announcements settle on
-        the truth and are never repeated."""
+    async def _contacts(self, user_id: str) -> set[str]:
         try:
-            contacts = await self.services.tasks.contacts(user_id)
+            return await self.services.tasks.contacts(user_id)
         except Exception:
             log.warning("could not load contacts of %s", user_id, exc_info=True)
-            contacts = set()
-        online = self.presence.is_online(user_id)
-        if online and not self.presence.is_announced(user_id):
-            self.presence.mark_announced(user_id, contacts)
-            self.emit(PRESENCE_ONLINE, {"userId": user_id}, rooms=map(user_room, contacts))
-        elif not online and self.presence.is_announced(user_id):
-            told = self.presence.take_announced(user_id)
-            self.emit(PRESENCE_OFFLINE, {"userId": user_id}, rooms=map(user_room, told | contacts))
+            return set()
+
+    async def _announce(self, user_id: str) -> None:
+        """Tell the user's current contacts about a change of their presence, once per change.
+        The state is read after asking for the contacts, so that racing announcements settle
+        on the truth and are never repeated."""
+        contacts = await self._contacts(user_id)
+        if self.presence.take_change(user_id):
+            name = PRESENCE_ONLINE if self.presence.is_online(user_id) else PRESENCE_OFFLINE
+            self.emit(name, {"userId": user_id}, rooms=map(user_room, contacts))
+
+    async def _introduce(self, event: TaskEvent) -> None:
+        """Users who just gained access to a task may just have become contacts of the others
+        it affects: tell each online pair of contacts with a newcomer in it that the other is
+        online. (Contacts that part are told nothing.)"""
+        online = [u for u in event.affected if self.presence.is_online(u)]
+        for user_id in online:
+            others = [u for u in online if u != user_id and event.gained_access & {u, user_id}]
+            if not others:
+                continue
+            contacts = await self._contacts(user_id)
+            if self.presence.is_online(user_id):  # still, after the wait
+                self.emit(PRESENCE_ONLINE, {"userId": user_id}, rooms=[user_room(u) for u in others if u in contacts])
 
     # --- emitting ------------------------------------------------------------------------
 
@@ -454,6 +492,7 @@ class Gateway:
                 unread = await self.services.notifications.unread_count(event.user_id)
                 self.emit(NOTIFICATION_COUNT, {"unread": unread}, rooms=[room])
         elif isinstance(event, UserLoggedOut):
+            self._revocations += 1
             self.disconnect_user(event.user_id)
 
     def _task_event(self, event: TaskEvent) -> None:
@@ -474,10 +513,25 @@ class Gateway:
         if with_task_room:
             rooms.append(task_room(task_id))
         self.emit(name, payload, rooms=rooms)
-        room = task_room(task_id)
-        for user_id in event.lost_access:
-            for client in self.rooms.members(user_room(user_id)):
-                self.rooms.leave(client, room)
+        if event.lost_access:
+            self._revocations += 1
+            room = task_room(task_id)
+            for user_id in event.lost_access:
+                for client in self.rooms.members(user_room(user_id)):
+                    self.rooms.leave(client, room)
+        if event.gained_access:
+            self._spawn(self._introduce(event))
+
+    async def _ask(self, question: Callable[[], Awaitable[T]]) -> T:
+        """The services' answer to a question about access, asked again if access was revoked
+        meanwhile: that revocation's clean-up (disconnecting the user's sockets, taking them
+        out of the task's room) could not find a socket still waiting for this answer, and
+        the answer may predate it."""
+        while True:
+            revocations = self._revocations
+            answer = await question()
+            if self._revocations == revocations:
+                return answer
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -498,7 +552,7 @@ class Gateway:
             self._unsubscribe()
             self._unsubscribe = None
         engines = [client.engine for client in list(self._clients.values())]
-        for engine in engines:
+        for engine in engines:  # those closing already finish within their own close deadline
             engine.close(CloseReason.SHUTDOWN, code=CloseCode.GOING_AWAY)
         if engines:
             waiting = [asyncio.ensure_future(engine.wait_finished()) for engine in engines]
@@ -507,8 +561,6 @@ class Gateway:
                 future.cancel()
             for engine in engines:
                 engine.abort(CloseReason.SHUTDOWN)
-        for session in list(self._polling.values()):  # closed, still waiting for a last poll
-            session.abort(CloseReason.SHUTDOWN)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -516,7 +568,7 @@ class Gateway:
         self.presence.close()
 
     async def until_no_sockets(self) -> None:
-        """Return once no Engine.IO socket is open."""
+        """Return once every Engine.IO socket is finished."""
         await self._no_clients.wait()
 
     async def settled(self) -> None:
@@ -528,13 +580,19 @@ class Gateway:
         """Sizes of every registry, for monitoring and leak tests."""
         return {
             "engine_sockets": len(self._clients),
-            "polling_sessions": len(self._polling),
+            "polling_sessions": sum(isinstance(c.engine, polling.PollingEngineSocket) for c in self._clients.values()),
             "connected": sum(1 for c in self._clients.values() if c.connected),
             "rooms": self.rooms.room_count,
             "room_members": self.rooms.member_count,
             "tasks": len(self._tasks),
             **{f"presence_{k}": v for k, v in self.presence.stats().items()},
         }
+
+
+def _failure(exc: DomainError) -> str:
+    """What a client is told of a service's refusal: its message, but never a store's own
+    words."""
+    return DATABASE_UNAVAILABLE if isinstance(exc, StoreUnavailable) else exc.message
 
 
 def _task_id(payload: Any) -> str | None:

@@ -21,6 +21,7 @@ class RealtimeOptions:
     max_json_depth: int = socketio.DEFAULT_MAX_DEPTH
     max_event_name_length: int = socketio.DEFAULT_MAX_EVENT_NAME_LENGTH
     max_presence_query: int = 1000  # user ids accepted in one presence:get
+    max_task_rooms: int = 1000  # task rooms one socket may be in
     upgrade_timeout: float = 10.0  # seconds for 2probe and 5 on a WebSocket upgrading a polling session
     cors_origins: tuple[str, ...] = ()  # browser origins allowed (TASKTREK_CORS_ORIGINS); "*" = any
 

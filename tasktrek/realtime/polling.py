@@ -15,7 +15,8 @@ lost or delivered twice across the switch.
 
 A session is closed when a second `GET` arrives while one is held, when its body is malformed
 or larger than maxPayload, and when the client stops polling (no `GET` for pingInterval +
-pingTimeout). Its table (`Sessions`) belongs to the gateway.
+pingTimeout). When it is dropped, a `GET` answer still being written (to a client that does
+not read it) is cut off with its connection. The gateway finds sessions by `sid` (`Lookup`).
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from types import MappingProxyType
+from typing import Callable
 
 from aiohttp import WSMsgType, hdrs, web
 
 from . import engineio as eio
 from . import websocket
-from .engine import CloseReason, EngineHandler, EngineSocket, State, handshake_error
+from .engine import CloseReason, EngineHandler, EngineSocket, State, handshake_error, hang_up
 from .options import RealtimeOptions
 from .websocket import WebSocketLink
 
@@ -41,7 +43,7 @@ OK_BODY = "ok"  # the answer to a POST
 RESPONSE_HEADERS = MappingProxyType({hdrs.CONTENT_TYPE: CONTENT_TYPE, hdrs.CACHE_CONTROL: "no-store"})
 PAYLOAD_TOO_LARGE = 413
 
-Sessions = dict[str, "PollingEngineSocket"]
+Lookup = Callable[[str], EngineSocket | None]  # the open or closing Engine.IO session of a sid
 
 
 async def read_body(request: web.BaseRequest, limit: int) -> bytes | None:
@@ -65,26 +67,20 @@ def _connection_gone(request: web.BaseRequest) -> bool:
 class PollingEngineSocket(EngineSocket):
     upgrades = (websocket.NAME,)
 
-    def __init__(self, options: RealtimeOptions, handler: EngineHandler, sessions: Sessions) -> None:
+    def __init__(self, options: RealtimeOptions, handler: EngineHandler) -> None:
         super().__init__(options, handler)
-        self._sessions = sessions
         self._held: asyncio.Future[None] | None = None  # the held GET waits on it
         self._getting = False  # a GET is being served (held, or its answer being written)
+        self._answering: web.BaseRequest | None = None  # the GET whose answer is being written
         self._posting = False
         self._expiry: asyncio.TimerHandle | None = None  # no GET for too long
-        self._close_timer: asyncio.TimerHandle | None = None  # a polite close waits for a GET
         self._probe: web.BaseRequest | None = None  # a WebSocket upgrade in progress
         self._link: WebSocketLink | None = None  # the WebSocket, once upgraded
         self._last_frame = eio.CLOSE_FRAME  # ends the final answer of a closed session
-        sessions[self.sid] = self
 
     @property
     def transport_name(self) -> str:  # type: ignore[override]
         return websocket.NAME if self._link is not None else NAME
-
-    @property
-    def upgraded(self) -> bool:
-        return self._link is not None
 
     # --- GET: the long poll ---------------------------------------------------------------
 
@@ -117,10 +113,8 @@ class PollingEngineSocket(EngineSocket):
         finally:
             self._getting = False
             if self.state is State.CLOSING:
-                if sent_close:
-                    self._finished(self.close_reason or CloseReason.SERVER_CLOSE)
-                else:
-                    self._linger()
+                if sent_close or not self._lingers:
+                    self._finished()
             elif self.state is State.OPEN and self._link is None:
                 self._start_expiry()
 
@@ -150,6 +144,7 @@ class PollingEngineSocket(EngineSocket):
         data = body.encode("utf-8")
         response = web.StreamResponse(headers={**headers, **RESPONSE_HEADERS})
         response.content_length = len(data)
+        self._answering = request
         try:
             await response.prepare(request)
             await response.write(data)
@@ -159,6 +154,8 @@ class PollingEngineSocket(EngineSocket):
         except Exception as exc:  # the connection broke under us
             log.debug("socket %s: poll answer failed: %r", self.sid, exc)
             self.abort(CloseReason.TRANSPORT_ERROR)
+        finally:
+            self._answering = None
         return response
 
     # --- POST: packets from the client ---------------------------------------------------
@@ -250,15 +247,12 @@ class PollingEngineSocket(EngineSocket):
                 await ws.close()
         except Exception:
             pass
-        tcp = request.transport
-        if tcp is not None and not tcp.is_closing():
-            tcp.abort()
+        hang_up(request.transport)
 
     def _switch(self, ws: web.WebSocketResponse, request: web.BaseRequest) -> None:
         log.debug("socket %s: upgraded to websocket", self.sid)
         self._link = WebSocketLink(self, ws, request)
         self._cancel_expiry()
-        self._cancel_close_timer()
         self._release_held()  # a poll still held ends with a noop
         if self._outbox or self.state is State.CLOSING:
             self._link.wake()
@@ -270,39 +264,31 @@ class PollingEngineSocket(EngineSocket):
             self._link.wake()
         elif self._held is not None:
             self._release_held()
-        elif self.state is State.CLOSING and not self._getting:
-            self._linger()
+        elif self.state is State.CLOSING and not self._getting and not self._lingers:
+            self._finished()
 
     def _drop(self) -> None:
         if self._link is not None:
             self._link.drop()  # its reader finishes the session
         else:
-            self._finished(CloseReason.TRANSPORT_CLOSE)
+            self._finished()
 
     def _finished(self, reason: str = CloseReason.TRANSPORT_CLOSE) -> None:
         self._cancel_expiry()
-        self._cancel_close_timer()
-        if self._sessions.get(self.sid) is self:
-            del self._sessions[self.sid]
         self._release_held()  # it answers the close packet
-        probe = self._probe
-        if probe is not None and probe.transport is not None and not probe.transport.is_closing():
-            probe.transport.abort()
+        for request in (self._answering, self._probe):  # an answer the client does not read, too
+            if request is not None:
+                hang_up(request.transport)
         super()._finished(reason)
 
     # --- timers --------------------------------------------------------------------------
 
     @property
     def _lingers(self) -> bool:
-        """Whether a polite close waits for one more poll to deliver the close packet: not on
-        shutdown, when the server takes no more requests (Engine.IO discards it likewise)."""
+        """Whether a polite close waits (within the close deadline) for one more poll to
+        deliver the close packet: not on shutdown, when the server takes no more requests
+        (Engine.IO discards it likewise)."""
         return self.close_reason != CloseReason.SHUTDOWN
-
-    def _linger(self) -> None:
-        if self._lingers:
-            self._start_close_timer()  # wait a little for the GET that takes the close packet
-        else:
-            self._finished(CloseReason.SHUTDOWN)
 
     def _release_held(self) -> None:
         if self._held is not None and not self._held.done():
@@ -324,37 +310,27 @@ class PollingEngineSocket(EngineSocket):
             log.debug("socket %s stopped polling", self.sid)
             self.abort(CloseReason.PING_TIMEOUT)
 
-    def _start_close_timer(self) -> None:
-        if self._close_timer is None:
-            self._close_timer = self._loop.call_later(self.options.close_timeout, self._close_timed_out)
-
-    def _cancel_close_timer(self) -> None:
-        if self._close_timer is not None:
-            self._close_timer.cancel()
-            self._close_timer = None
-
-    def _close_timed_out(self) -> None:
-        self._close_timer = None
-        if self._link is None:
-            self._finished(self.close_reason or CloseReason.SERVER_CLOSE)
-
 
 # --- HTTP entry points ------------------------------------------------------------------------
 
 
+def _session(find: Lookup, request: web.BaseRequest) -> PollingEngineSocket | None:
+    sock = find(request.query.get("sid", ""))
+    return sock if isinstance(sock, PollingEngineSocket) else None
+
+
 async def serve(request: web.Request, handler: EngineHandler, options: RealtimeOptions, on_open,
-                sessions: Sessions, headers: dict[str, str]) -> web.StreamResponse:
+                find: Lookup, headers: dict[str, str]) -> web.StreamResponse:
     """Handle one HTTP request of the polling transport: the handshake (a GET without `sid`),
     a poll (GET) or packets (POST). `headers` (CORS) go on the answers to GETs."""
-    sid = request.query.get("sid")
-    if sid is None:
+    if "sid" not in request.query:
         if request.method != hdrs.METH_GET:
             return handshake_error(eio.BAD_HANDSHAKE_METHOD)
-        sock = PollingEngineSocket(options, handler, sessions)
+        sock = PollingEngineSocket(options, handler)
         on_open(sock, request)
         sock.start()  # the open packet waits in the queue: this first GET takes it
         return await sock.get(request, headers)
-    sock = sessions.get(sid)
+    sock = _session(find, request)
     if sock is None:
         return handshake_error(eio.UNKNOWN_SID)
     if request.method == hdrs.METH_GET:
@@ -364,10 +340,10 @@ async def serve(request: web.Request, handler: EngineHandler, options: RealtimeO
     return handshake_error(eio.BAD_REQUEST)
 
 
-async def upgrade(request: web.Request, sessions: Sessions) -> web.StreamResponse:
+async def upgrade(request: web.Request, find: Lookup) -> web.StreamResponse:
     """Handle `GET /socket.io/?EIO=4&transport=websocket&sid=<sid>`: a polling session moving
     onto a WebSocket."""
-    sock = sessions.get(request.query.get("sid", ""))
+    sock = _session(find, request)
     if sock is None:
         return handshake_error(eio.UNKNOWN_SID)
     return await sock.upgrade(request)

@@ -9,8 +9,8 @@ store. Whoever owns it announces the transitions it reports:
 - `disconnect()` returns True when the user just went offline (grace period 0), otherwise the
   `on_offline(user_id)` callback fires when the grace period runs out.
 
-It also remembers, per user announced online, to whom that was announced, so that the
-matching offline announcement reaches the same people even if contacts changed meanwhile.
+It also remembers who was last announced online, so that its owner announces each change once
+(`take_change()`) even when announcements race.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class Presence:
         self._on_offline = on_offline
         self._sockets: dict[str, int] = {}
         self._grace: dict[str, asyncio.TimerHandle] = {}
-        self._announced: dict[str, frozenset[str]] = {}
+        self._announced: set[str] = set()  # users last announced online
 
     # --- counting ------------------------------------------------------------------------
 
@@ -69,19 +69,19 @@ class Presence:
     def online_among(self, user_ids: Iterable[str]) -> list[str]:
         return sorted(u for u in set(user_ids) if self.is_online(u))
 
-    def socket_count(self, user_id: str) -> int:
-        return self._sockets.get(user_id, 0)
+    # --- announcements -------------------------------------------------------------------
 
-    # --- announcement bookkeeping --------------------------------------------------------
-
-    def is_announced(self, user_id: str) -> bool:
-        return user_id in self._announced
-
-    def mark_announced(self, user_id: str, recipients: Iterable[str]) -> None:
-        self._announced[user_id] = frozenset(recipients)
-
-    def take_announced(self, user_id: str) -> frozenset[str]:
-        return self._announced.pop(user_id, frozenset())
+    def take_change(self, user_id: str) -> bool:
+        """True when the user is online and was not last announced so, or the other way round;
+        from then on the current state counts as announced."""
+        online = self.is_online(user_id)
+        if online == (user_id in self._announced):
+            return False
+        if online:
+            self._announced.add(user_id)
+        else:
+            self._announced.discard(user_id)
+        return True
 
     # --- housekeeping --------------------------------------------------------------------
 

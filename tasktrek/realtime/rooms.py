@@ -69,6 +69,10 @@ class RoomRegistry(Generic[M]):
     def rooms_of(self, member: M) -> frozenset[str]:
         return frozenset(self._rooms.get(member, ()))
 
+    def count_of(self, member: M) -> int:
+        """How many rooms `member` is in."""
+        return len(self._rooms.get(member, ()))
+
     def is_member(self, member: M, room: str) -> bool:
         return room in self._rooms.get(member, ())
 
@@ -82,7 +86,3 @@ class RoomRegistry(Generic[M]):
 
     def is_empty(self) -> bool:
         return not self._members and not self._rooms
-
-    def clear(self) -> None:
-        self._members.clear()
-        self._rooms.clear()

@@ -15,7 +15,7 @@ import logging
 from aiohttp import WSMsgType, web
 
 from . import engineio as eio
-from .engine import CloseReason, EngineHandler, EngineSocket, handshake_error
+from .engine import CloseReason, EngineHandler, EngineSocket, handshake_error, hang_up
 from .options import RealtimeOptions
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,9 @@ class WebSocketLink:
             self._writer = asyncio.get_running_loop().create_task(self._write())
 
     async def _write(self) -> None:
+        """Write every waiting frame, then the close frame of a polite close. A write waits as
+        long as the client does not read: the socket's heartbeat, queue limit and close deadline
+        drop such a client, which cancels this task."""
         sock, ws = self.sock, self.ws
         try:
             while (frame := sock._take()) is not None:
@@ -59,16 +62,11 @@ class WebSocketLink:
                 else:
                     await ws.send_bytes(frame)
             if sock._closing_politely and not ws.closed:
-                try:
-                    async with asyncio.timeout(sock.options.close_timeout):
-                        await ws.close(code=sock._polite_close_code)
-                except TimeoutError:
-                    self.drop_connection()
+                await ws.close(code=sock._polite_close_code)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the connection broke under us
             log.debug("socket %s: write failed: %r", sock.sid, exc)
-            self._writer = None
             sock.abort(CloseReason.TRANSPORT_ERROR)
         finally:
             if self._writer is asyncio.current_task():
@@ -79,11 +77,7 @@ class WebSocketLink:
         writer = self._writer
         if writer is not None and writer is not asyncio.current_task():
             writer.cancel()
-        self.drop_connection()
-
-    def drop_connection(self) -> None:
-        if self._tcp is not None and not self._tcp.is_closing():
-            self._tcp.abort()
+        hang_up(self._tcp)
 
     async def read(self) -> str:
         """Feed incoming frames to the socket until the connection ends; returns why it did."""
@@ -115,7 +109,7 @@ class WebSocketLink:
             except Exception:
                 pass
         if not self.ws.closed:
-            self.drop_connection()
+            hang_up(self._tcp)
 
     async def serve(self) -> None:
         """Read until the connection ends, wind down, and finish the socket."""

@@ -134,7 +134,8 @@ class TaskService:
             "version": 1,
         }
         await self.store.insert_task(task)
-        await self.events.publish(TaskEvent("created", task, user["_id"], affected=frozenset(participants(task))))
+        seeing = frozenset(participants(task))
+        await self.events.publish(TaskEvent("created", task, user["_id"], affected=seeing, gained_access=seeing))
         await self.notifications.notify(assignee, "task_assigned", task, user)
         return task
 
@@ -220,6 +221,7 @@ class TaskService:
                 previous_assignee=previous,
                 affected=frozenset(participants(before) | participants(after)),
                 lost_access=frozenset(lost),
+                gained_access=frozenset(participants(after) - participants(before)),
             )
         )
         await self.notifications.notify(assignee, "task_assigned", after, user)
@@ -235,7 +237,7 @@ class TaskService:
         if after is None:
             return before
         lost = {after["assignedTo"]} - {after["user"], None}
-        await self._announce_trash(user, after, "deleted", lost)
+        await self._announce_trash(user, after, "deleted", lost, set())
         return after
 
     async def restore(self, user: dict, task_id: str) -> dict:
@@ -246,11 +248,15 @@ class TaskService:
         before, after = await self._change(user, task_id, decide)
         if after is None:
             return before
-        await self._announce_trash(user, after, "restored", set())
+        gained = {after["assignedTo"]} - {after["user"], None}  # the owner sees the trash
+        await self._announce_trash(user, after, "restored", set(), gained)
         return after
 
-    async def _announce_trash(self, user: dict, task: dict, change: str, lost: set[str]) -> None:
+    async def _announce_trash(self, user: dict, task: dict, change: str, lost: set[str], gained: set[str]) -> None:
         await self.events.publish(
-            TaskEvent(change, task, user["_id"], affected=frozenset(participants(task)), lost_access=frozenset(lost))
+            TaskEvent(
+                change, task, user["_id"], affected=frozenset(participants(task)),
+                lost_access=frozenset(lost), gained_access=frozenset(gained),
+            )
         )
         await self.notifications.notify(task["assignedTo"], f"task_{change}", task, user)

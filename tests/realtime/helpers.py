@@ -13,9 +13,11 @@ import itertools
 import json
 import os
 import shutil
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import socketio
@@ -132,6 +134,32 @@ class Harness:
     async def settled(self) -> None:
         """Wait until the gateway has no announcement in flight."""
         await asyncio.wait_for(self.gateway.settled(), TIMEOUT)
+
+
+class Pause:
+    """Holds the first call of a real service method, once it has its answer, until
+    `release()`: what a test does meanwhile happens while the gateway waits for that answer.
+    The method runs unchanged, and every later call passes straight through."""
+
+    def __init__(self, service, name: str):
+        self.answered = asyncio.Event()
+        self._released = asyncio.Event()
+        real = getattr(service, name)
+
+        async def paused(*args, **kw):
+            answer = await real(*args, **kw)
+            if not self.answered.is_set():
+                self.answered.set()
+                await self._released.wait()
+            return answer
+
+        setattr(service, name, paused)
+
+    async def wait(self) -> None:
+        await asyncio.wait_for(self.answered.wait(), TIMEOUT)
+
+    def release(self) -> None:
+        self._released.set()
 
 
 # --- one interface over both official clients --------------------------------------------
@@ -504,6 +532,30 @@ def event_payload(frame: str) -> tuple[str, Any]:
 # --- a minimal WebSocket client on asyncio streams ----------------------------------------
 
 
+async def open_stream(url: str, *, rcvbuf: int | None = None) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A TCP connection to `url`'s host, optionally with a tiny receive buffer (set before
+    connecting, so that the window stays small): a client that can stop reading."""
+    parts = urlsplit(url)
+    if rcvbuf is None:
+        return await asyncio.open_connection(parts.hostname, parts.port)
+    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    raw.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(raw, (parts.hostname, parts.port))
+    return await asyncio.open_connection(sock=raw)
+
+
+async def read_until_closed(reader: asyncio.StreamReader) -> int:
+    """Read until the server closes or resets the connection; returns how many bytes came."""
+    total = 0
+    try:
+        while chunk := await reader.read(1 << 16):
+            total += len(chunk)
+    except ConnectionResetError:
+        pass
+    return total
+
+
 class MiniWebSocket:
     """The smallest WebSocket client that does the job (RFC 6455 framing by hand): cheap
     enough to open ten thousand connections in a test, and able to stop reading entirely
@@ -518,18 +570,8 @@ class MiniWebSocket:
 
     @classmethod
     async def open(cls, url: str, *, rcvbuf: int | None = None) -> "MiniWebSocket":
-        import socket
-        from urllib.parse import urlsplit
-
         parts = urlsplit(url)
-        if rcvbuf is None:
-            reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
-        else:  # a tiny receive buffer, set before connecting so the window stays small
-            raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-            raw.setblocking(False)
-            await asyncio.get_running_loop().sock_connect(raw, (parts.hostname, parts.port))
-            reader, writer = await asyncio.open_connection(sock=raw)
+        reader, writer = await open_stream(url, rcvbuf=rcvbuf)
         writer.write(
             f"GET {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {cls.KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()

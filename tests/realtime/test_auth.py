@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import jwt
 import pytest
 
 from tasktrek.domain import new_id
+from tasktrek.http.keys import SERVICES, STORE
 
 from .conftest import SECRET
-from .helpers import ConnectRefused
+from .helpers import ConnectRefused, Pause, RawSocket
 
 
 def token_for(user_id: str, *, iat: float | None = None, exp: float | None = None) -> str:
@@ -78,6 +80,30 @@ async def test_revoked_token(harness, clients):
     client = await clients.new()
     with pytest.raises(ConnectRefused, match="^invalid token$"):
         await client.connect(old)
+
+
+async def test_a_logout_while_the_token_is_checked_refuses_the_connect(harness, clients):
+    """The server has found the token good; before the socket is in its user room (where a
+    logout looks for sockets to disconnect) the user logs out. The connect is refused."""
+    alice = await harness.register()
+    pause = Pause(harness.app[SERVICES].users, "authenticate")
+    client = await clients.new()
+    connecting = asyncio.create_task(client.connect(alice.token))
+    await pause.wait()
+    await harness.logout(alice)
+    pause.release()
+    with pytest.raises(ConnectRefused, match="^invalid token$"):
+        await connecting
+    await harness.settled()
+    assert harness.gateway.stats()["connected"] == 0
+
+
+async def test_database_down_while_connecting(harness, session):
+    alice = await harness.register()
+    await harness.app[STORE].close()  # every query now fails with StoreUnavailable
+    sock = await RawSocket.open(session, harness.ws_url())
+    await sock.send('40{"token":"%s"}' % alice.token)
+    assert await sock.recv() == '44{"message":"database unavailable"}'
 
 
 async def test_refused_connection_is_closed_and_leaves_nothing(harness, clients):

@@ -3,9 +3,13 @@ reaches exactly its recipients, once per socket, with the REST shape plus the ex
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from .helpers import ConnectRefused
+from tasktrek.http.keys import SERVICES
+
+from .helpers import ConnectRefused, Pause
 
 
 def task_payload(task: dict, actor) -> dict:
@@ -176,6 +180,8 @@ async def test_join_task_is_for_owner_and_assignee_only(harness, clients, people
 
     assert await a.call("leave:task", {"taskId": task["_id"]}) == {"ok": True}
     assert await a.call("leave:task", {"taskId": task["_id"]}) == {"ok": True}  # idempotent
+    for payload in ({}, {"taskId": 12}, "nope"):  # leaving nothing: still nothing to refuse
+        assert await a.call("leave:task", payload) == {"ok": True}
     members = harness.gateway.rooms.members(f"task:{task['_id']}")
     assert {c.user_id for c in members} == {owner.id}
 
@@ -183,6 +189,25 @@ async def test_join_task_is_for_owner_and_assignee_only(harness, clients, people
     await o.event("task:deleted")
     assert await o.call("join:task", {"taskId": task["_id"]}) == {"ok": True}  # the owner still sees it
     assert await a.call("join:task", {"taskId": task["_id"]}) == refused
+
+
+async def test_a_join_answered_before_a_lost_access_is_asked_again(harness, clients, people):
+    """The assignee asks to join; while the server waits for the answer (yes), the owner
+    unassigns them, and the clean-up of that finds them in no room yet. The join must not
+    then land on that stale yes."""
+    owner, assignee, _, _ = people
+    task = await harness.create_task(owner, assignedTo=assignee.id)
+    a = await clients.online(assignee)
+    pause = Pause(harness.app[SERVICES].tasks, "can_join_room")
+    joining = asyncio.create_task(a.call("join:task", {"taskId": task["_id"]}))
+    await pause.wait()
+    await harness.assign(owner, task["_id"], None)
+    pause.release()
+    assert await joining == {"ok": False, "message": "task not found or not yours"}
+    await harness.update_task(owner, task["_id"], title="not for the former assignee")
+    await a.barrier()
+    assert a.received("task:updated") == []
+    assert harness.gateway.rooms.members(f"task:{task['_id']}") == set()
 
 
 async def test_events_go_only_to_the_app_that_produced_them(make_harness, clients):

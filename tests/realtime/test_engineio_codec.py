@@ -81,7 +81,7 @@ def test_lone_surrogates_do_not_escape_as_unicode_errors():
 
 def test_payload_round_trip():
     packets = [eio.Packet(eio.MESSAGE, "hello"), eio.Packet(eio.PING), eio.Packet(eio.MESSAGE, b"\x01\x02")]
-    body = eio.encode_payload(packets)
+    body = eio.encode_frames(map(eio.encode, packets))
     assert body == "4hello\x1e2\x1ebAQI="
     assert eio.decode_payload(body) == packets
 

@@ -65,6 +65,14 @@ async def test_shutdown_closes_every_socket_with_a_close_frame(harness, session,
     assert harness.gateway.stats()["engine_sockets"] == 0
 
 
+async def test_new_sessions_are_refused_while_shutting_down(harness, session):
+    await harness.gateway.close()  # what the app's shutdown does first
+    for url in (harness.ws_url(), harness.polling_url()):
+        async with session.get(url) as resp:
+            assert resp.status == 503
+            assert await resp.text() == '{"code":3,"message":"Server shutting down"}'
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType
 
-from .helpers import TIMEOUT, HttpError, Poller, PollWatch, RawSocket, event_payload
+from .helpers import TIMEOUT, HttpError, Poller, PollWatch, RawSocket, event_payload, open_stream, read_until_closed
 
 BAD_REQUEST = {"code": 3, "message": "Bad request"}
 UNKNOWN_SID = {"code": 1, "message": "Session ID unknown"}
@@ -166,9 +166,30 @@ async def test_a_client_that_stops_polling_is_reaped_and_goes_offline(make_harne
     assert loop.time() - stopped <= 0.2 + 0.3 + 0.3  # within pingInterval + pingTimeout (and a margin)
     await harness.settled()
     assert harness.gateway.stats()["connected"] == 1
-    await assert_closed(quitter)  # what a late poll gets: the close packet, then "unknown"
+    await assert_gone(quitter)  # dropped, nothing flushed: a late poll finds no session
     assert harness.gateway.stats()["polling_sessions"] == 0
     await watcher.close()
+
+
+async def test_a_poll_answer_the_client_does_not_read_goes_with_its_session(make_harness, session):
+    """A client that stops reading in the middle of a poll answer (a backlog well under the
+    queue limits) misses its next pong: the session is dropped, and the answer still being
+    written with it — its connection is reset, not left with megabytes to send."""
+    harness = await make_harness(ping_interval_seconds=0.3, ping_timeout_seconds=0.3)
+    alice = await harness.register()
+    poller = await connected(harness, session, alice)
+    engine = harness.engine(poller.sid)
+    pad = "x" * 64 * 1024
+    for n in range(48):  # 3 MiB waiting for the next poll
+        assert harness.gateway.emit("bulk", {"n": n, "pad": pad}, rooms=[f"user:{alice.id}"]) == 1
+    reader, writer = await open_stream(poller.url, rcvbuf=4096)
+    target = poller.url.removeprefix(harness.url)
+    writer.write(f"GET {target} HTTP/1.1\r\nHost: tasktrek\r\n\r\n".encode())  # and never read
+    await asyncio.wait_for(engine.wait_finished(), TIMEOUT)
+    assert engine.close_reason == "ping timeout"
+    assert await asyncio.wait_for(read_until_closed(reader), TIMEOUT) < 48 * len(pad) // 2
+    writer.close()
+    await assert_gone(poller)
 
 
 # --- errors, limits and garbage ----------------------------------------------------------------
@@ -338,7 +359,7 @@ async def test_upgrade_frame_by_frame_delivers_every_packet_once(harness, sessio
     while len(bulk_numbers(delivered)) < n:
         delivered.append(await ws.receive_str(timeout=TIMEOUT))
     assert bulk_numbers(delivered) == list(range(40))
-    assert (engine.transport_name, engine.upgraded, harness.engine(poller.sid)) == ("websocket", True, engine)
+    assert (engine.transport_name, harness.engine(poller.sid)) == ("websocket", engine)
 
     # From now on, the WebSocket only: polls and posts are refused, and so is another upgrade.
     with pytest.raises(HttpError) as refused:

@@ -24,7 +24,7 @@ async def test_tabs_are_counted_without_grace():
     presence = Presence(0, offline)
     assert presence.connect("u") is True  # first tab: online
     assert presence.connect("u") is False  # second tab: nothing new
-    assert presence.socket_count("u") == 2
+    assert presence.stats()["sockets"] == 2
     assert presence.disconnect("u") is False  # one tab left
     assert presence.is_online("u")
     assert presence.disconnect("u") is True  # last tab: offline at once
@@ -66,11 +66,17 @@ async def test_online_among_and_announcements():
     presence.connect("a")
     presence.connect("b")
     assert presence.online_among(["c", "b", "a", "a"]) == ["a", "b"]
-    presence.mark_announced("a", {"b", "c"})
-    assert presence.is_announced("a")
-    assert presence.take_announced("a") == {"b", "c"}
-    assert not presence.is_announced("a")
-    assert presence.take_announced("a") == frozenset()
+    # Each change is taken once, however often it is asked for.
+    assert presence.take_change("a") is True
+    assert presence.take_change("a") is False
+    assert presence.take_change("c") is False  # offline, never announced online
+    presence.connect("a")  # a second tab: no change
+    assert presence.take_change("a") is False
+    presence.disconnect("a")
+    presence.disconnect("a")
+    assert presence.take_change("a") is True  # now offline
+    assert presence.take_change("a") is False
+    assert presence.stats()["announced"] == 0
 
 
 async def test_close_cancels_timers():
@@ -79,7 +85,7 @@ async def test_close_cancels_timers():
     for user in ("a", "b"):
         presence.connect(user)
         presence.disconnect(user)
-    presence.mark_announced("a", ())
+    presence.take_change("a")
     presence.close()
     assert presence.is_empty()
     # Proof the timers are gone: a fresh one on the same loop fires alone.

@@ -50,6 +50,45 @@ async def test_contacts_follow_assignments(harness, clients):
     assert await n.call("presence:get") == {"users": [newcomer.id]}
 
 
+async def test_offline_goes_to_current_contacts_only(harness, clients):
+    owner, assignee = await harness.register("Owner"), await harness.register("Assignee")
+    task = await harness.create_task(owner, assignedTo=assignee.id)
+    o, a = await clients.online(owner), await clients.online(assignee)
+    assert await o.event("presence:online") == {"userId": assignee.id}
+    await harness.delete_task(owner, task["_id"])  # no longer contacts
+    await a.event("task:deleted")
+    await a.disconnect()
+    await harness.settled()
+    await o.barrier()
+    assert o.received("presence:offline") == []
+    assert await o.call("presence:get") == {"users": [owner.id]}
+
+
+async def test_users_who_become_contacts_are_told_of_each_other(harness, clients):
+    owner, first, second = [await harness.register(n) for n in ("Owner", "First", "Second")]
+    o, f, s = await clients.online(owner), await clients.online(first), await clients.online(second)
+    task = await harness.create_task(owner, assignedTo=first.id)  # owner and first: contacts now
+    assert await o.event("presence:online") == {"userId": first.id}
+    assert await f.event("presence:online") == {"userId": owner.id}
+    await harness.update_task(owner, task["_id"], title="no new contact")
+    await harness.assign(owner, task["_id"], second)  # owner and second now; first no longer
+    assert await o.event("presence:online") == {"userId": second.id}
+    assert await s.event("presence:online") == {"userId": owner.id}
+    await harness.delete_task(owner, task["_id"])  # nobody: nothing to say
+    await harness.restore_task(owner, task["_id"])  # owner and second again
+    assert await o.event("presence:online") == {"userId": second.id}
+    assert await s.event("presence:online") == {"userId": owner.id}
+    await harness.settled()
+    for client in (o, f, s):
+        await client.barrier()
+    assert o.received("presence:online") == [{"userId": first.id}, {"userId": second.id}, {"userId": second.id}]
+    assert f.received("presence:online") == [{"userId": owner.id}]
+    assert s.received("presence:online") == [{"userId": owner.id}, {"userId": owner.id}]
+    assert [c.received("presence:offline") for c in (o, f, s)] == [[], [], []]
+    assert await f.call("presence:get") == {"users": [first.id]}
+    assert await s.call("presence:get") == {"users": sorted([owner.id, second.id])}
+
+
 async def test_several_tabs_without_grace(harness, clients):
     user, contact = await harness.register("Tabs"), await harness.register("Contact")
     await harness.create_task(user, assignedTo=contact.id)

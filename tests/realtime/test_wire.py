@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType
 
-from .helpers import TIMEOUT, MiniWebSocket, RawSocket, event_payload
+from .helpers import TIMEOUT, MiniWebSocket, RawSocket, event_payload, open_stream, read_until_closed
 
 
 async def opened(harness, session, token=None) -> RawSocket:
@@ -40,10 +40,29 @@ async def test_handshake_errors(harness, session, query, body):
     async with session.get(harness.ws_url(query)) as resp:
         assert resp.status == 400
         assert resp.content_type == "application/json"
-        assert await resp.json() == body
+        assert await resp.text() == json.dumps(body, separators=(",", ":"))  # compact, as in the contract
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
         await session.ws_connect(harness.ws_url(query))
     assert refused.value.status == 400
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
+@pytest.mark.parametrize(
+    "target",
+    ["/socket.io/../api/tasks", "/socket.io/%2e%2e/api/tasks", "/socket.io/x/../../api/users/me",
+     "/socket.io/anything/else", "/socket.io/api/tasks?EIO=4&transport=polling"],
+)
+async def test_other_paths_under_the_endpoint_reach_nothing(harness, method, target):
+    """The REST API's token check leaves every path under /socket.io/ to the gateway, which
+    authenticates at CONNECT: none of them may reach anything else. (Sent as written: HTTP
+    clients would resolve the dots first.)"""
+    reader, writer = await open_stream(harness.url)
+    head = f"{method} {target} HTTP/1.1\r\nHost: tasktrek\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+    writer.write(head.encode())
+    head, _, body = (await reader.read()).partition(b"\r\n\r\n")
+    writer.close()
+    assert head.split(b"\r\n")[0] == b"HTTP/1.1 404 Not Found", (head, body)
+    assert json.loads(body) == {"message": "not found"}
 
 
 async def test_plain_get_without_upgrade_is_bad_request(harness, session):
@@ -133,7 +152,7 @@ async def test_connect_timeout(make_harness, session):
     closed = await sock.closed()
     assert closed.type is WSMsgType.CLOSE
     assert loop.time() - started >= 0.2
-    assert harness.gateway.stats()["engine_sockets"] == 0
+    await asyncio.wait_for(harness.gateway.until_no_sockets(), TIMEOUT)
 
 
 async def test_default_connect_timeout_is_45_seconds(harness):
@@ -193,6 +212,34 @@ async def test_client_pings_are_answered(harness, session):
     await sock.close()
 
 
+async def test_caps_on_task_rooms_and_presence_queries(make_harness, session):
+    harness = await make_harness(options={"max_task_rooms": 2, "max_presence_query": 3})
+    alice = await harness.register()
+    tasks = [(await harness.create_task(alice))["_id"] for _ in range(3)]
+    sock = await opened(harness, session, alice.token)
+
+    async def call(n: int, event: str, payload) -> list:
+        await sock.send(f"42{n}" + json.dumps([event, payload]))
+        while not (frame := await sock.recv()).startswith(f"43{n}"):
+            assert frame.startswith("42"), frame
+        return json.loads(frame[2 + len(str(n)):])
+
+    assert await call(1, "join:task", {"taskId": tasks[0]}) == [{"ok": True}]
+    assert await call(2, "join:task", {"taskId": tasks[1]}) == [{"ok": True}]
+    assert await call(3, "join:task", {"taskId": tasks[2]}) == [{"ok": False, "message": "too many rooms"}]
+    assert await call(4, "join:task", {"taskId": tasks[1]}) == [{"ok": True}]  # one it is in already
+    assert await call(5, "leave:task", {"taskId": tasks[0]}) == [{"ok": True}]
+    assert await call(6, "join:task", {"taskId": tasks[2]}) == [{"ok": True}]
+    assert await call(7, "presence:get", {"userIds": [alice.id, "b", "c"]}) == [{"users": [alice.id]}]
+    too_many = [{"ok": False, "message": "too many userIds"}]
+    assert await call(8, "presence:get", {"userIds": [alice.id, "b", "c", "d"]}) == too_many
+    await sock.close()
+
+
+async def test_defaults_of_the_caps(harness):
+    assert (harness.gateway.options.max_task_rooms, harness.gateway.options.max_presence_query) == (1000, 1000)
+
+
 # --- heartbeat -------------------------------------------------------------------------------
 
 
@@ -221,7 +268,7 @@ async def test_silent_client_is_dropped_and_counts_as_disconnect(make_harness, s
     started = loop.time()
     assert await silent.recv(answer_pings=False) == "2"  # and never answer
     closed = await silent.closed()
-    assert closed.type is WSMsgType.CLOSE
+    assert closed.type is WSMsgType.CLOSED  # dropped: no close frame to a client that is gone
     assert loop.time() - started >= 0.5
     name, payload = event_payload(await next_for_watcher)
     assert (name, payload) == ("presence:offline", {"userId": bob.id})
@@ -363,3 +410,41 @@ async def test_client_that_stops_reading_is_dropped_without_delaying_others(make
     assert len(gateway.rooms.members(room)) == 1
     slow.abort()
     await fast.close()
+
+
+@pytest.mark.parametrize("ending", ["ping timeout", "logout"])
+async def test_a_client_that_stops_reading_is_dropped_when_its_session_ends(make_harness, session, ending):
+    """A client that stops reading with a backlog well under the queue limits: once the server
+    waits on it, its session still ends on time — dropped after pingTimeout when it misses a
+    pong (nothing flushed to it), within close_timeout of a polite close (logout) — and the
+    gateway keeps it, for shutdown, until its connection is gone."""
+    pings = {"ping timeout": 0.5, "logout": 60}[ending]
+    harness = await make_harness(ping_interval_seconds=0.5, ping_timeout_seconds=pings, options={"close_timeout": 0.5})
+    alice = await harness.register()
+    gateway = harness.gateway
+    slow = await MiniWebSocket.open(harness.ws_url(), rcvbuf=4096)
+    sid = json.loads((await slow.recv_text())[1:])["sid"]
+    slow.send('40{"token":"%s"}' % alice.token)
+    assert (await slow.recv_text()).startswith('40{"sid"')  # and it never reads again
+    engine = harness.engine(sid)
+    fast = await opened(harness, session, alice.token)
+    # Fill the kernel buffers in between until the server's writer waits for the slow
+    # client: its queue then grows by a frame per event (each event a round trip for the
+    # fast client, so the writer gets its turn). A few frames: far below the limits.
+    pad = "x" * 64 * 1024
+    n = 0
+    while len(engine._outbox) < 3:
+        assert gateway.emit("bulk", {"n": n, "pad": pad}, rooms=[f"user:{alice.id}"]) == 2
+        assert event_payload(await fast.recv())[1]["n"] == n
+        n += 1
+    assert engine.is_open  # stuck before its session ended: what this test is about
+    if ending == "logout":
+        await harness.logout(alice)  # 41, then a polite close for both sockets
+        assert not engine.is_open and harness.engine(sid) is engine  # closing, still reachable
+    await asyncio.wait_for(engine.wait_finished(), TIMEOUT)
+    assert engine.close_reason == {"ping timeout": "ping timeout", "logout": "server close"}[ending]
+    assert harness.engine(sid) is None
+    # The connection is gone, not left with megabytes to send: what the slow client has
+    # not read yet is far less than what was sent to it.
+    assert await asyncio.wait_for(read_until_closed(slow.reader), TIMEOUT) < n * len(pad) // 2
+    slow.abort()
