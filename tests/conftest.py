@@ -45,8 +45,10 @@ def events(app) -> list:
     return published
 
 
-@dataclass
+@dataclass(frozen=True)
 class User:
+    """A registered user as tests see it: id, name, email and a bearer token."""
+
     id: str
     name: str
     email: str

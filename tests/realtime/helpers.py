@@ -14,13 +14,14 @@ import json
 import os
 import shutil
 import socket
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 import socketio
+
+from tests.conftest import User
 
 JS_DIR = Path(__file__).resolve().parent.parent / "js"
 TIMEOUT = 10.0  # seconds any single expected thing may take before a test fails
@@ -29,18 +30,6 @@ _names = itertools.count()
 
 
 # --- the app over HTTP ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class User:
-    id: str
-    name: str
-    email: str
-    token: str
-
-    @property
-    def auth(self) -> dict:
-        return {"Authorization": f"Bearer {self.token}"}
 
 
 class Harness:
