@@ -5,10 +5,11 @@
 - the layer above (the Socket.IO gateway) calls `send()` / `send_frame()`, `close()` and
   `abort()`, and is told about each socket through an `EngineHandler`;
 - a transport (`websocket.py`, and `polling.py`, which can later move onto a WebSocket)
-  subclasses it, implements `_wake()` (frames or a close are waiting: go and write them) and
-  `_drop()` (tear the connection down now), feeds incoming frames to `receive()` (or decoded
-  packets to `receive_packet()`), takes outgoing frames with `_take()`, and calls
-  `_finished()` when it is completely done with the session.
+  subclasses it and implements two hooks, `_wake()` (frames or a close are waiting: go and
+  write them) and `_drop()` (tear the connection down now); otherwise it uses the public
+  transport interface: `start()`, `receive()` / `receive_packet()` for incoming frames,
+  `has_outgoing` and `take()` for outgoing ones, `closing_politely` and `close_code` for a
+  polite close, and `finish()` when it is completely done with the session.
 
 The socket owns what every transport shares: the handshake packet, the server heartbeat (ping
 every `ping_interval`, drop when no pong within `ping_timeout`), the bounded outgoing queue and
@@ -237,14 +238,19 @@ class EngineSocket(ABC):
         else:  # OPEN is the server's to send
             self.close(CloseReason.PARSE_ERROR, code=CloseCode.PROTOCOL_ERROR)
 
-    def _take(self) -> str | bytes | None:
+    def take(self) -> str | bytes | None:
         if not self._outbox:
             return None
         frame = self._outbox.popleft()
         self._queued -= len(frame)
         return frame
 
-    def _finished(self, reason: str = CloseReason.TRANSPORT_CLOSE) -> None:
+    @property
+    def has_outgoing(self) -> bool:
+        """Frames wait to be taken."""
+        return bool(self._outbox)
+
+    def finish(self, reason: str = CloseReason.TRANSPORT_CLOSE) -> None:
         """The transport is done with the connection (whoever ended it)."""
         if self._finished_flag:
             return
@@ -265,11 +271,11 @@ class EngineSocket(ABC):
             self._done.set_result(None)
 
     @property
-    def _closing_politely(self) -> bool:
+    def closing_politely(self) -> bool:
         return self.state is State.CLOSING
 
     @property
-    def _polite_close_code(self) -> int:
+    def close_code(self) -> int:
         """The WebSocket close code of a polite close."""
         return self._close_code
 

@@ -22,6 +22,7 @@ not read it) is cut off with its connection. The gateway finds sessions by `sid`
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 from types import MappingProxyType
 from typing import Callable
@@ -64,44 +65,63 @@ def _connection_gone(request: web.BaseRequest) -> bool:
     return tcp is None or tcp.is_closing()
 
 
+class Poll(enum.Enum):
+    """Where a session's GET side stands."""
+
+    IDLE = "idle"  # no GET in hand: the expiry timer runs
+    HELD = "held"  # a GET waits for frames
+    ANSWERING = "answering"  # a GET's answer is being taken and written
+
+
+class Carrier(enum.Enum):
+    """What carries a session's frames to the client."""
+
+    POLLING = "polling"
+    PROBING = "probing"  # a WebSocket upgrade is being probed; polls still carry frames
+    WEBSOCKET = "websocket"  # upgraded: the link carries everything, both ways
+
+
 class PollingEngineSocket(EngineSocket):
     upgrades = (websocket.NAME,)
 
     def __init__(self, options: RealtimeOptions, handler: EngineHandler) -> None:
         super().__init__(options, handler)
-        self._held: asyncio.Future[None] | None = None  # the held GET waits on it
-        self._getting = False  # a GET is being served (held, or its answer being written)
-        self._answering: web.BaseRequest | None = None  # the GET whose answer is being written
-        self._posting = False
+        self.poll = Poll.IDLE
+        self.carrier = Carrier.POLLING
+        self.posting = False  # a POST is being handled (one at a time)
+        self._get: web.BaseRequest | None = None  # the GET in hand, unless IDLE
+        self._wakeup: asyncio.Future[None] | None = None  # what a HELD GET waits on
+        self._probe: web.BaseRequest | None = None  # the upgrade request, while PROBING
+        self._link: WebSocketLink | None = None  # the WebSocket, once WEBSOCKET
         self._expiry: asyncio.TimerHandle | None = None  # no GET for too long
-        self._probe: web.BaseRequest | None = None  # a WebSocket upgrade in progress
-        self._link: WebSocketLink | None = None  # the WebSocket, once upgraded
         self._last_frame = eio.CLOSE_FRAME  # ends the final answer of a closed session
 
     @property
     def transport_name(self) -> str:  # type: ignore[override]
-        return websocket.NAME if self._link is not None else NAME
+        return websocket.NAME if self.carrier is Carrier.WEBSOCKET else NAME
 
     # --- GET: the long poll ---------------------------------------------------------------
 
     async def get(self, request: web.BaseRequest, headers: dict[str, str]) -> web.StreamResponse:
         """Answer one GET: at once when frames wait, else once they do."""
-        if self._link is not None or self.state is State.CLOSED:
+        if self.carrier is Carrier.WEBSOCKET or self.state is State.CLOSED:
             return handshake_error(eio.BAD_REQUEST)
-        if self._getting:
+        if self.poll is not Poll.IDLE:
             log.debug("socket %s: a GET while another is pending; closing", self.sid)
             self.abort(CloseReason.TRANSPORT_ERROR)
             return handshake_error(eio.BAD_REQUEST)
-        self._getting = True
         self._cancel_expiry()
+        self._get = request
+        self.poll = Poll.ANSWERING if self._answer_now() else Poll.HELD
         sent_close = False
         try:
-            if not self._answer_now():
-                self._held = self._loop.create_future()
+            if self.poll is Poll.HELD:
+                self._wakeup = asyncio.get_running_loop().create_future()
                 try:
-                    await self._held
+                    await self._wakeup
                 finally:
-                    self._held = None
+                    self._wakeup = None
+                self.poll = Poll.ANSWERING
             if _connection_gone(request):  # take nothing: it would be lost
                 self.abort(CloseReason.TRANSPORT_CLOSE)
                 return web.Response(status=400)
@@ -111,15 +131,16 @@ class PollingEngineSocket(EngineSocket):
             self.abort(CloseReason.TRANSPORT_CLOSE)
             raise
         finally:
-            self._getting = False
+            self.poll = Poll.IDLE
+            self._get = None
             if self.state is State.CLOSING:
                 if sent_close or not self._lingers:
-                    self._finished()
-            elif self.state is State.OPEN and self._link is None:
+                    self.finish()
+            elif self.state is State.OPEN and self.carrier is not Carrier.WEBSOCKET:
                 self._start_expiry()
 
     def _answer_now(self) -> bool:
-        return bool(self._outbox) or self.state is not State.OPEN or self._probe is not None or self._link is not None
+        return self.has_outgoing or self.state is not State.OPEN or self.carrier is not Carrier.POLLING
 
     def _take_payload(self) -> tuple[str, bool]:
         """Every waiting frame as one payload, and whether it closes the session.
@@ -128,10 +149,10 @@ class PollingEngineSocket(EngineSocket):
         as Engine.IO does: socket.io-client acts on a close packet at once but on the
         messages before it a tick later, so a `41` sharing its payload would be lost. On
         shutdown no next poll can come: everything goes at once."""
-        if self._link is not None:  # upgraded meanwhile: frames go over the WebSocket now
+        if self.carrier is Carrier.WEBSOCKET:  # upgraded meanwhile: frames go over the WebSocket now
             return eio.NOOP_FRAME, False
         frames: list[str | bytes] = []
-        while (frame := self._take()) is not None:
+        while (frame := self.take()) is not None:
             frames.append(frame)
         closing = self.state is not State.OPEN and (not frames or not self._lingers)
         if closing:
@@ -144,7 +165,6 @@ class PollingEngineSocket(EngineSocket):
         data = body.encode("utf-8")
         response = web.StreamResponse(headers={**headers, **RESPONSE_HEADERS})
         response.content_length = len(data)
-        self._answering = request
         try:
             await response.prepare(request)
             await response.write(data)
@@ -154,24 +174,22 @@ class PollingEngineSocket(EngineSocket):
         except Exception as exc:  # the connection broke under us
             log.debug("socket %s: poll answer failed: %r", self.sid, exc)
             self.abort(CloseReason.TRANSPORT_ERROR)
-        finally:
-            self._answering = None
         return response
 
     # --- POST: packets from the client ---------------------------------------------------
 
     async def post(self, request: web.BaseRequest) -> web.StreamResponse:
-        if self._link is not None or self.state is State.CLOSED:
+        if self.carrier is Carrier.WEBSOCKET or self.state is State.CLOSED:
             return handshake_error(eio.BAD_REQUEST)
-        if self._posting:
+        if self.posting:
             log.debug("socket %s: a POST while another is in progress; closing", self.sid)
             self.abort(CloseReason.TRANSPORT_ERROR)
             return handshake_error(eio.BAD_REQUEST)
-        self._posting = True
+        self.posting = True
         try:
             return await self._post(request)
         finally:
-            self._posting = False
+            self.posting = False
 
     async def _post(self, request: web.BaseRequest) -> web.StreamResponse:
         if request.content_type == BINARY_CONTENT_TYPE:
@@ -205,13 +223,13 @@ class PollingEngineSocket(EngineSocket):
     async def upgrade(self, request: web.BaseRequest) -> web.StreamResponse:
         """Serve a WebSocket opened with this session's sid: probe, switch, then carry the
         session until the WebSocket ends."""
-        if self.state is not State.OPEN or self._probe is not None or self._link is not None:
+        if self.state is not State.OPEN or self.carrier is not Carrier.POLLING:
             return handshake_error(eio.BAD_REQUEST)
         ws = websocket.new_response(self.options)
         if not ws.can_prepare(request).ok:
             return handshake_error(eio.BAD_REQUEST)
         await ws.prepare(request)
-        self._probe = request
+        self.carrier, self._probe = Carrier.PROBING, request
         stage = eio.UpgradeStage.AWAIT_PROBE
         try:
             async with asyncio.timeout(self.options.upgrade_timeout):
@@ -231,7 +249,7 @@ class PollingEngineSocket(EngineSocket):
             log.debug("socket %s: upgrade failed: %r", self.sid, exc)
             stage = eio.UpgradeStage.FAILED
         finally:
-            self._probe = None
+            self.carrier, self._probe = Carrier.POLLING, None
         if stage is not eio.UpgradeStage.DONE or self.state is State.CLOSED:
             log.debug("socket %s: upgrade abandoned; staying on polling", self.sid)
             await self._close_probe(ws, request)
@@ -252,9 +270,10 @@ class PollingEngineSocket(EngineSocket):
     def _switch(self, ws: web.WebSocketResponse, request: web.BaseRequest) -> None:
         log.debug("socket %s: upgraded to websocket", self.sid)
         self._link = WebSocketLink(self, ws, request)
+        self.carrier = Carrier.WEBSOCKET
         self._cancel_expiry()
         self._release_held()  # a poll still held ends with a noop
-        if self._outbox or self.state is State.CLOSING:
+        if self.has_outgoing or self.state is State.CLOSING:
             self._link.wake()
 
     # --- EngineSocket --------------------------------------------------------------------
@@ -262,24 +281,25 @@ class PollingEngineSocket(EngineSocket):
     def _wake(self) -> None:
         if self._link is not None:
             self._link.wake()
-        elif self._held is not None:
+        elif self.poll is Poll.HELD:
             self._release_held()
-        elif self.state is State.CLOSING and not self._getting and not self._lingers:
-            self._finished()
+        elif self.state is State.CLOSING and self.poll is Poll.IDLE and not self._lingers:
+            self.finish()
 
     def _drop(self) -> None:
         if self._link is not None:
             self._link.drop()  # its reader finishes the session
         else:
-            self._finished()
+            self.finish()
 
-    def _finished(self, reason: str = CloseReason.TRANSPORT_CLOSE) -> None:
+    def finish(self, reason: str = CloseReason.TRANSPORT_CLOSE) -> None:
         self._cancel_expiry()
         self._release_held()  # it answers the close packet
-        for request in (self._answering, self._probe):  # an answer the client does not read, too
+        answering = self._get if self.poll is Poll.ANSWERING else None
+        for request in (answering, self._probe):  # an answer the client does not read, too
             if request is not None:
                 hang_up(request.transport)
-        super()._finished(reason)
+        super().finish(reason)
 
     # --- timers --------------------------------------------------------------------------
 
@@ -291,13 +311,13 @@ class PollingEngineSocket(EngineSocket):
         return self.close_reason != CloseReason.SHUTDOWN
 
     def _release_held(self) -> None:
-        if self._held is not None and not self._held.done():
-            self._held.set_result(None)
+        if self._wakeup is not None and not self._wakeup.done():
+            self._wakeup.set_result(None)
 
     def _start_expiry(self) -> None:
         self._cancel_expiry()
         opts = self.options
-        self._expiry = self._loop.call_later(opts.ping_interval + opts.ping_timeout, self._expired)
+        self._expiry = asyncio.get_running_loop().call_later(opts.ping_interval + opts.ping_timeout, self._expired)
 
     def _cancel_expiry(self) -> None:
         if self._expiry is not None:
@@ -306,7 +326,7 @@ class PollingEngineSocket(EngineSocket):
 
     def _expired(self) -> None:
         self._expiry = None
-        if self.state is State.OPEN and not self._getting and self._link is None:
+        if self.state is State.OPEN and self.poll is Poll.IDLE and self.carrier is not Carrier.WEBSOCKET:
             log.debug("socket %s stopped polling", self.sid)
             self.abort(CloseReason.PING_TIMEOUT)
 

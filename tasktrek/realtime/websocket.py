@@ -56,13 +56,13 @@ class WebSocketLink:
         drop such a client, which cancels this task."""
         sock, ws = self.sock, self.ws
         try:
-            while (frame := sock._take()) is not None:
+            while (frame := sock.take()) is not None:
                 if isinstance(frame, str):
                     await ws.send_str(frame)
                 else:
                     await ws.send_bytes(frame)
-            if sock._closing_politely and not ws.closed:
-                await ws.close(code=sock._polite_close_code)
+            if sock.closing_politely and not ws.closed:
+                await ws.close(code=sock.close_code)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the connection broke under us
@@ -118,7 +118,7 @@ class WebSocketLink:
             reason = await self.read()
         finally:
             await self.wind_down()
-            self.sock._finished(reason)
+            self.sock.finish(reason)
 
 
 class WebSocketEngineSocket(EngineSocket):
@@ -143,7 +143,7 @@ class WebSocketEngineSocket(EngineSocket):
             reason = await self._link.read()
         finally:
             await self._link.wind_down()
-            self._finished(reason)
+            self.finish(reason)
 
 
 async def serve(request: web.Request, handler: EngineHandler, options: RealtimeOptions,

@@ -1,4 +1,4 @@
-// Drives the official socket.io-client for the Python tests (tests/realtime/helpers.py: JsDriver, JsClient).
+// Drives the official socket.io-client for the Python tests (tests/realtime/clients.py: JsDriver, JsClient).
 //
 // Reads one JSON command per line on stdin, writes one JSON report per line on stdout:
 //   {"cmd":"connect","id":"a","url":"http://127.0.0.1:1234","path":"/socket.io",

@@ -11,7 +11,9 @@ from tasktrek import create_app
 from tasktrek.realtime import GATEWAY
 from tasktrek.settings import Settings
 
-from .helpers import Harness, JsDriver, PyClient, RtClient, User
+from tests.conftest import User
+from .clients import JsDriver, PyClient, RtClient
+from .harness import Harness
 
 SECRET = "realtime-test-secret-" + "x" * 40
 

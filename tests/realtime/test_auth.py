@@ -12,7 +12,9 @@ from tasktrek.domain import new_id
 from tasktrek.http.keys import SERVICES, STORE
 
 from .conftest import SECRET
-from .helpers import ConnectRefused, Pause, RawSocket
+from .clients import ConnectRefused
+from .harness import Pause
+from .rawws import RawSocket
 
 
 def token_for(user_id: str, *, iat: float | None = None, exp: float | None = None) -> str:

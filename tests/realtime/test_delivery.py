@@ -9,7 +9,8 @@ import pytest
 
 from tasktrek.http.keys import SERVICES
 
-from .helpers import ConnectRefused, Pause
+from .clients import ConnectRefused
+from .harness import Pause
 
 
 def task_payload(task: dict, actor) -> dict:

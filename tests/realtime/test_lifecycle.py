@@ -13,7 +13,9 @@ from aiohttp import WSMsgType
 
 import pytest
 
-from .helpers import TIMEOUT, ConnectRefused, MiniWebSocket, RawSocket
+from .clients import ConnectRefused
+from .harness import TIMEOUT
+from .rawws import MiniWebSocket, RawSocket
 
 
 async def test_logout_disconnects_every_socket_of_that_user(harness, clients):

@@ -10,7 +10,9 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType
 
-from .helpers import TIMEOUT, HttpError, Poller, PollWatch, RawSocket, event_payload, open_stream, read_until_closed
+from .harness import TIMEOUT
+from .rawpolling import HttpError, Poller, PollWatch
+from .rawws import RawSocket, event_payload, open_stream, read_until_closed
 
 BAD_REQUEST = {"code": 3, "message": "Bad request"}
 UNKNOWN_SID = {"code": 1, "message": "Session ID unknown"}

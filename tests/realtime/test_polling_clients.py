@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
-from .helpers import TIMEOUT, ConnectRefused, JsDriver, PyClient
+from .clients import ConnectRefused, JsDriver, PyClient
+from .harness import TIMEOUT
 
 
 def task_payload(task: dict, actor) -> dict:

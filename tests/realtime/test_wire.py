@@ -9,7 +9,8 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType
 
-from .helpers import TIMEOUT, MiniWebSocket, RawSocket, event_payload, open_stream, read_until_closed
+from .harness import TIMEOUT
+from .rawws import MiniWebSocket, RawSocket, event_payload, open_stream, read_until_closed
 
 
 async def opened(harness, session, token=None) -> RawSocket:

@@ -1,0 +1,362 @@
+"""The Socket.IO session layer: one `Client` per Engine.IO socket, namespace "/" only.
+
+It connects clients (the CONNECT packet, its token, the connect deadline), answers the client
+events (`join:task`, `leave:task`, `presence:get`) with their acks, puts connected sockets in
+their user room, reports arrivals and departures to presence, and disconnects a user's sockets
+when asked. It is the `EngineHandler` of every Engine.IO socket.
+
+No business rule lives here: whether a token is good, who may join a task room, who a user's
+contacts are and how many notifications are unread is asked of the services. An answer about
+access is asked again when access was revoked (a logout, a lost task) while it was being
+asked, so that a revocation never misses a socket that was still waiting for its answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Awaitable, Callable, TypeVar
+
+from ..errors import DomainError, StoreUnavailable, Unauthorized
+from . import engineio as eio
+from . import socketio as sio
+from .announcer import PresenceAnnouncer
+from .broadcaster import Broadcaster, event_frame, task_room, user_room
+from .engine import CloseCode, CloseReason, EngineSocket, new_sid
+from .options import RealtimeOptions
+
+log = logging.getLogger(__name__)
+
+# Contract messages.
+NO_TOKEN = "no token provided"
+INVALID_TOKEN = "invalid token"
+INVALID_NAMESPACE = "Invalid namespace"
+DATABASE_UNAVAILABLE = "database unavailable"
+TASK_ID_REQUIRED = "taskId is required"
+JOIN_REFUSED = "task not found or not yours"
+TOO_MANY_ROOMS = "too many rooms"
+UNKNOWN_EVENT = "unknown event"
+BAD_USER_IDS = "userIds must be a list of user ids"
+TOO_MANY_USER_IDS = "too many userIds"
+INTERNAL_ERROR = "internal error"
+
+# Client → server events.
+JOIN_TASK = "join:task"
+LEAVE_TASK = "leave:task"
+PRESENCE_GET = "presence:get"
+
+# Server → client events sent by this layer.
+NOTIFICATION_COUNT = "notification:count"
+PRESENCE_LIST = "presence:list"
+
+
+class Client:
+    """One Socket.IO client: an Engine.IO socket and its connection to namespace "/"."""
+
+    __slots__ = ("engine", "fallback_token", "sid", "user_id", "connect_timer", "connecting")
+
+    def __init__(self, engine: EngineSocket, fallback_token: str | None) -> None:
+        self.engine = engine
+        self.fallback_token = fallback_token  # from the Authorization header or ?token=
+        self.sid: str | None = None  # the Socket.IO socket id, once connected to "/"
+        self.user_id: str | None = None
+        self.connect_timer: asyncio.TimerHandle | None = None
+        # A CONNECT is being authenticated. Packets of one transport are handled one at a time,
+        # but a polling session's POST still being handled when its upgraded WebSocket delivers
+        # the next packet is a second, concurrent one.
+        self.connecting = False
+
+    @property
+    def connected(self) -> bool:
+        return self.sid is not None
+
+    def send(self, packet: sio.Packet) -> bool:
+        return self.engine.send(eio.Packet(eio.MESSAGE, sio.encode(packet)))
+
+    def send_frame(self, frame: str) -> bool:
+        return self.engine.send_frame(frame)
+
+    def emit(self, name: str, *args: Any) -> bool:
+        return self.engine.send_frame(event_frame(name, *args))
+
+    def __repr__(self) -> str:
+        return f"<Client engine={self.engine.sid} sid={self.sid} user={self.user_id}>"
+
+
+EventHandler = Callable[[Client, Any], Awaitable[Any]]
+T = TypeVar("T")
+
+
+class Sessions:
+    def __init__(self, services, options: RealtimeOptions, broadcaster: Broadcaster,
+                 announcer: PresenceAnnouncer) -> None:
+        self.services = services
+        self.options = options  # read as connections open and events arrive
+        self.broadcaster = broadcaster
+        self.announcer = announcer
+        # Every Engine.IO socket by sid, from its handshake until its transport is done with it
+        # (a closing socket too: shutdown reaches it, and polling requests find it).
+        self.clients: dict[str, Client] = {}
+        self._no_clients = asyncio.Event()
+        self._no_clients.set()
+        self._revocations = 0  # logouts and lost task accesses announced so far: see _ask
+        self._handlers: dict[str, EventHandler] = {
+            JOIN_TASK: self._join_task,
+            LEAVE_TASK: self._leave_task,
+            PRESENCE_GET: self._presence_get,
+        }
+
+    def engine(self, sid: str) -> EngineSocket | None:
+        """The open or closing Engine.IO socket of `sid` (the polling transport's lookup)."""
+        client = self.clients.get(sid)
+        return client.engine if client is not None else None
+
+    def opened(self, engine: EngineSocket, fallback_token: str | None) -> None:
+        """A transport opened an Engine.IO socket: it has `connect_timeout` to connect to "/"."""
+        client = Client(engine, fallback_token)
+        self.clients[engine.sid] = client
+        self._no_clients.clear()
+        self._start_connect_timer(client)
+
+    async def until_no_sockets(self) -> None:
+        await self._no_clients.wait()
+
+    # --- Engine.IO callbacks -------------------------------------------------------------
+
+    async def on_engine_message(self, engine: EngineSocket, data: str | bytes) -> None:
+        client = self.clients.get(engine.sid)
+        if client is None:
+            return
+        if isinstance(data, bytes):
+            self._protocol_error(client, "binary messages are not supported")
+            return
+        try:
+            packet = sio.decode(data, self.options.socketio_limits)
+        except sio.SocketIODecodeError as exc:
+            self._protocol_error(client, str(exc))
+            return
+        kind = packet.type
+        if kind == sio.CONNECT:
+            await self._connect(client, packet)
+        elif not client.connected or packet.namespace != sio.DEFAULT_NAMESPACE:
+            self._protocol_error(client, f"{sio.PACKET_NAMES[kind]} packet before connecting")
+        elif kind == sio.EVENT:
+            await self._event(client, packet)
+        elif kind == sio.DISCONNECT:
+            self._detach(client)
+            self._start_connect_timer(client)
+        elif kind == sio.ACK:
+            pass  # the server never asks clients for acks
+        else:
+            self._protocol_error(client, f"unexpected {sio.PACKET_NAMES[kind]} packet")
+
+    def on_engine_close(self, engine: EngineSocket, reason: str) -> None:
+        client = self.clients.get(engine.sid)
+        if client is None:
+            return
+        self._cancel_connect_timer(client)
+        self._detach(client)
+
+    def on_engine_finished(self, engine: EngineSocket) -> None:
+        self.clients.pop(engine.sid, None)
+        if not self.clients:
+            self._no_clients.set()
+
+    def _protocol_error(self, client: Client, why: str) -> None:
+        log.debug("closing %r: %s", client, why)
+        client.engine.close(CloseReason.PARSE_ERROR, code=CloseCode.PROTOCOL_ERROR)
+
+    # --- connecting ----------------------------------------------------------------------
+
+    def _start_connect_timer(self, client: Client) -> None:
+        loop = asyncio.get_running_loop()
+        client.connect_timer = loop.call_later(self.options.connect_timeout, self._connect_timed_out, client)
+
+    def _cancel_connect_timer(self, client: Client) -> None:
+        if client.connect_timer is not None:
+            client.connect_timer.cancel()
+            client.connect_timer = None
+
+    def _connect_timed_out(self, client: Client) -> None:
+        client.connect_timer = None
+        if not client.connected:
+            log.debug("closing %r: no connect within %ss", client, self.options.connect_timeout)
+            client.engine.close(CloseReason.SERVER_CLOSE, code=CloseCode.POLICY_VIOLATION)
+
+    async def _connect(self, client: Client, packet: sio.Packet) -> None:
+        if packet.namespace != sio.DEFAULT_NAMESPACE:
+            client.send(sio.connect_error(INVALID_NAMESPACE, packet.namespace))
+            return
+        if client.connected or client.connecting:
+            return  # already (being) connected; a repeated CONNECT changes nothing
+        auth = packet.data if isinstance(packet.data, dict) else {}
+        token = auth.get("token")
+        if token is None or token == "":
+            token = client.fallback_token
+        if token is None:
+            self._refuse(client, NO_TOKEN)
+            return
+        if not isinstance(token, str):
+            self._refuse(client, INVALID_TOKEN)
+            return
+        client.connecting = True
+        try:
+            user = await self._ask(lambda: self.services.users.authenticate(token))
+        except Unauthorized:
+            self._refuse(client, INVALID_TOKEN)
+            return
+        except DomainError as exc:  # e.g. the database does not answer
+            self._refuse(client, _failure(exc))
+            return
+        except Exception:
+            log.exception("authenticating a socket failed")
+            self._refuse(client, INTERNAL_ERROR)
+            return
+        finally:
+            client.connecting = False
+        if not client.engine.is_open:
+            return
+        self._cancel_connect_timer(client)
+        user_id = user["_id"]
+        client.sid = new_sid()
+        client.user_id = user_id
+        self.broadcaster.rooms.join(client, user_room(user_id))
+        client.send(sio.connect(client.sid))
+        self.announcer.arrived(user_id)
+        try:
+            unread = await self.services.notifications.unread_count(user_id)
+        except Exception:
+            log.warning("could not count unread notifications for %s", user_id, exc_info=True)
+            return
+        if client.user_id == user_id:
+            client.emit(NOTIFICATION_COUNT, {"unread": unread})
+
+    def _refuse(self, client: Client, message: str) -> None:
+        client.send(sio.connect_error(message))
+        client.engine.close(CloseReason.SERVER_CLOSE)
+
+    def _detach(self, client: Client) -> None:
+        """The client is no longer connected to "/": out of every room, one socket fewer."""
+        user_id = client.user_id
+        if user_id is None:
+            return
+        client.sid = None
+        client.user_id = None
+        self.broadcaster.rooms.leave_all(client)
+        self.announcer.left(user_id)
+
+    # --- client events -------------------------------------------------------------------
+
+    async def _event(self, client: Client, packet: sio.Packet) -> None:
+        name, args = packet.event, packet.args
+        handler = self._handlers.get(name)
+        sid = client.sid
+        if handler is None:
+            reply: Any = {"ok": False, "message": UNKNOWN_EVENT}
+        else:
+            try:
+                reply = await handler(client, args[0] if args else None)
+            except DomainError as exc:
+                reply = {"ok": False, "message": _failure(exc)}
+            except Exception:
+                log.exception("handling %r from %r failed", name, client)
+                reply = {"ok": False, "message": INTERNAL_ERROR}
+        if packet.id is not None and client.sid == sid:
+            client.send(sio.ack(packet.id, reply))
+
+    async def _join_task(self, client: Client, payload: Any) -> dict:
+        task_id = _task_id(payload)
+        if task_id is None:
+            return {"ok": False, "message": TASK_ID_REQUIRED}
+        room = task_room(task_id)
+        rooms = self.broadcaster.rooms
+        # The user room is one of the client's rooms; a room it is in already costs nothing.
+        if rooms.count_of(client) > self.options.max_task_rooms and not rooms.is_member(client, room):
+            return {"ok": False, "message": TOO_MANY_ROOMS}
+        user_id, sid = client.user_id, client.sid
+        allowed = await self._ask(lambda: self.services.tasks.can_join_room(user_id, task_id))
+        if not allowed or client.sid != sid:
+            return {"ok": False, "message": JOIN_REFUSED}
+        rooms.join(client, room)
+        return {"ok": True}
+
+    async def _leave_task(self, client: Client, payload: Any) -> dict:
+        task_id = _task_id(payload)
+        if task_id is not None:  # leaving a room one is not in changes nothing
+            self.broadcaster.rooms.leave(client, task_room(task_id))
+        return {"ok": True}
+
+    async def _presence_get(self, client: Client, payload: Any) -> dict:
+        wanted = None
+        if isinstance(payload, dict) and payload.get("userIds") is not None:
+            wanted = payload["userIds"]
+            if not isinstance(wanted, list) or not all(isinstance(u, str) for u in wanted):
+                return {"ok": False, "message": BAD_USER_IDS}
+            if len(wanted) > self.options.max_presence_query:
+                return {"ok": False, "message": TOO_MANY_USER_IDS}
+        user_id, sid = client.user_id, client.sid
+        visible = await self.services.tasks.contacts(user_id) | {user_id}
+        if wanted is not None:
+            visible &= set(wanted)
+        listing = {"users": await self.announcer.presence.online_among(visible)}
+        if client.sid == sid:
+            client.emit(PRESENCE_LIST, listing)
+        return listing
+
+    # --- revocations ---------------------------------------------------------------------
+
+    def revoked(self) -> None:
+        """Access was just revoked somewhere (a logout, a lost task): answers about access
+        being awaited now are asked again."""
+        self._revocations += 1
+
+    def disconnect_user(self, user_id: str) -> int:
+        """Disconnect every socket of `user_id`: a Socket.IO disconnect, then close."""
+        self.revoked()
+        clients = self.broadcaster.members(user_room(user_id))
+        for client in clients:
+            client.send(sio.disconnect())
+            client.engine.close(CloseReason.SERVER_CLOSE)
+        return len(clients)
+
+    async def _ask(self, question: Callable[[], Awaitable[T]]) -> T:
+        """The services' answer to a question about access, asked again if access was revoked
+        meanwhile: that revocation's clean-up (disconnecting the user's sockets, taking them
+        out of the task's room) could not find a socket still waiting for this answer, and
+        the answer may predate it."""
+        while True:
+            revocations = self._revocations
+            answer = await question()
+            if self._revocations == revocations:
+                return answer
+
+    # --- shutdown ------------------------------------------------------------------------
+
+    async def close_all(self, timeout: float) -> None:
+        """Close every socket politely (close frame 1001), wait up to `timeout` for them,
+        then drop the rest."""
+        engines = [client.engine for client in list(self.clients.values())]
+        for engine in engines:  # those closing already finish within their own close deadline
+            engine.close(CloseReason.SHUTDOWN, code=CloseCode.GOING_AWAY)
+        if not engines:
+            return
+        waiting = [asyncio.ensure_future(engine.wait_finished()) for engine in engines]
+        _, pending = await asyncio.wait(waiting, timeout=timeout)
+        for future in pending:
+            future.cancel()
+        for engine in engines:
+            engine.abort(CloseReason.SHUTDOWN)
+
+
+def _failure(exc: DomainError) -> str:
+    """What a client is told of a service's refusal: its message, but never a store's own
+    words."""
+    return DATABASE_UNAVAILABLE if isinstance(exc, StoreUnavailable) else exc.message
+
+
+def _task_id(payload: Any) -> str | None:
+    if isinstance(payload, dict):
+        task_id = payload.get("taskId")
+        if isinstance(task_id, str) and task_id:
+            return task_id
+    return None
