@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# The cluster tests' Redis (the machine's); they use keys under a prefix of their own.
+TASKTREK_TEST_REDIS_URL ?= redis://127.0.0.1:6379/11
 
 .PHONY: run test bench bench-smoke clean
 
@@ -33,7 +35,7 @@ run: $(VENV)/.installed
 	$(BIN)/python run.py
 
 test: $(VENV)/.installed-test tests/js/node_modules/.package-lock.json
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	TASKTREK_TEST_REDIS_URL=$(TASKTREK_TEST_REDIS_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-bench bench/node/node_modules/.package-lock.json
 	$(BIN)/python -m bench

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from .errors import ConfigError, StoreUnavailable
 from .http.cors import cors_middleware
-from .http.keys import SERVICES, SETTINGS, STORE
+from .http.keys import CLUSTER, SERVICES, SETTINGS, STORE
 from .http.middlewares import auth_middleware, error_middleware
 from .http.routes import setup_routes
 from .realtime import setup_realtime
@@ -67,6 +67,13 @@ def create_app(settings: Settings | None = None, *, store: object | None = None)
     app[SETTINGS] = settings
     app[STORE] = store
     app[SERVICES] = services
+
+    if settings.redis_url:
+        from .cluster.node import ClusterNode
+
+        node = ClusterNode(settings.redis_url, settings.redis_prefix, settings.node_ttl_seconds)
+        app[CLUSTER] = node
+        app.cleanup_ctx.append(node.lifespan)  # after the store, before the gateway
 
     public = setup_routes(app)
     before = set(app.router.resources())

@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 
 MIN_SECRET_BYTES = 32
 DEFAULT_DATABASE_URL = "sqlite:///tasktrek.db"
+DEFAULT_REDIS_PREFIX = "tasktrek:"
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,10 @@ class Settings:
     ping_timeout_seconds: float = 20.0
     cors_origins: tuple[str, ...] = ()
     log_level: str = "INFO"
+    # Cluster mode (docs/scaling.md): unset → one process, and redis is never imported.
+    redis_url: str | None = None
+    redis_prefix: str = DEFAULT_REDIS_PREFIX  # key prefix, so that deployments can share a Redis
+    node_ttl_seconds: float = 15.0  # a node silent this long is counted out of presence
     # Not environment-driven: limits a careful operator rarely changes.
     max_body_bytes: int = 1024 * 1024
     login_max_failures: int = 10
@@ -76,12 +82,23 @@ class Settings:
             if not isinstance(logging.getLevelName(v.upper()), int):
                 raise ConfigError(f"TASKTREK_LOG_LEVEL: unknown level {v!r}")
             values["log_level"] = v.upper()
+        if (v := pick("TASKTREK_REDIS_URL")) is not None:
+            values["redis_url"] = v
+        if (v := pick("TASKTREK_REDIS_PREFIX")) is not None:
+            values["redis_prefix"] = v
+        if (v := pick("TASKTREK_NODE_TTL_SECONDS")) is not None:
+            values["node_ttl_seconds"] = _number(v, "TASKTREK_NODE_TTL_SECONDS", float, minimum=1)
         return replace(settings, **values).validated()
 
     def validated(self) -> "Settings":
         database_kind(self.database_url)  # raises on an unknown scheme
         if self.jwt_secret is not None and len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
             raise ConfigError(f"TASKTREK_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes")
+        if self.redis_url is not None and not self.redis_url.startswith(REDIS_SCHEMES):
+            raise ConfigError(
+                "TASKTREK_REDIS_URL: expected redis://host[:port][/db], rediss://… or unix://…, "
+                f"got {self.redis_url.split(':', 1)[0]!r}"
+            )
         return self
 
     @property

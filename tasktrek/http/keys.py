@@ -2,6 +2,7 @@
 
 from aiohttp import web
 
+from ..cluster.node import ClusterNode
 from ..services import Services
 from ..settings import Settings
 from ..store import Store
@@ -9,6 +10,7 @@ from ..store import Store
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
 SERVICES = web.AppKey("services", Services)
+CLUSTER = web.AppKey("cluster", ClusterNode)  # only in cluster mode (TASKTREK_REDIS_URL)
 
 USER = web.RequestKey("user", dict)  # the authenticated user record
 REQUEST_ID = web.RequestKey("request_id", str)
