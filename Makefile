@@ -5,8 +5,14 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 # The cluster tests' Redis (the machine's); they use keys under a prefix of their own.
 TASKTREK_TEST_REDIS_URL ?= redis://127.0.0.1:6379/11
+# The browser tests drive Debian's Chromium (never a browser downloaded by a test tool).
+CHROMIUM ?= /usr/bin/chromium
+# The web board ships socket.io-client's browser bundle, copied from the npm package pinned
+# in tests/js (the same client the real-time tests use); `make web-vendor` refreshes the copy.
+SOCKETIO_CLIENT := tests/js/node_modules/socket.io-client
+WEB_VENDOR := tasktrek/web/vendor
 
-.PHONY: run test bench bench-smoke clean
+.PHONY: run test bench bench-smoke clean web-vendor
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "TaskTrek needs Python 3.11+"'
@@ -31,11 +37,21 @@ tests/js/node_modules/.package-lock.json: tests/js/package-lock.json
 bench/node/node_modules/.package-lock.json: bench/node/package-lock.json
 	npm ci --prefix bench/node --no-audit --no-fund --loglevel=error
 
+$(CHROMIUM):
+	@if [ "$$(id -u)" != 0 ]; then \
+		echo "The browser tests need Debian's Chromium at $(CHROMIUM): sudo apt-get install chromium"; exit 1; fi
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-dejavu-core
+
+web-vendor: tests/js/node_modules/.package-lock.json
+	cp $(SOCKETIO_CLIENT)/dist/socket.io.esm.min.js $(WEB_VENDOR)/socket.io.esm.min.js
+	cp $(SOCKETIO_CLIENT)/LICENSE $(WEB_VENDOR)/socket.io-client.LICENSE.txt
+
 run: $(VENV)/.installed
 	$(BIN)/python run.py
 
-test: $(VENV)/.installed-test tests/js/node_modules/.package-lock.json
-	TASKTREK_TEST_REDIS_URL=$(TASKTREK_TEST_REDIS_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
+test: $(VENV)/.installed-test tests/js/node_modules/.package-lock.json $(CHROMIUM)
+	TASKTREK_TEST_REDIS_URL=$(TASKTREK_TEST_REDIS_URL) TASKTREK_TEST_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-bench bench/node/node_modules/.package-lock.json
 	$(BIN)/python -m bench
@@ -44,4 +60,4 @@ bench-smoke: $(VENV)/.installed-bench bench/node/node_modules/.package-lock.json
 	$(BIN)/python -m bench --smoke
 
 clean:
-	rm -rf $(VENV) tests/js/node_modules bench/node/node_modules .pytest_cache
+	rm -rf $(VENV) tests/js/node_modules bench/node/node_modules .pytest_cache tests/web/screenshots

@@ -12,6 +12,7 @@ from typing import AsyncIterator
 from aiohttp import web
 
 from .errors import ConfigError, StoreUnavailable
+from .http.board import fixed_prefix, setup_board
 from .http.cors import cors_middleware
 from .http.keys import CLUSTER, SERVICES, SETTINGS, STORE
 from .http.middlewares import auth_middleware, error_middleware
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, *, store: object | None = None)
         app.cleanup_ctx.append(node.lifespan)  # after the store, before the gateway
 
     public = setup_routes(app)
+    board_page, board_assets = setup_board(app)
     before = set(app.router.resources())
     setup_realtime(app, settings, services)
     realtime = [r for r in app.router.resources() if r not in before]  # it authenticates itself
@@ -95,9 +97,9 @@ def create_app(settings: Settings | None = None, *, store: object | None = None)
 
     async def anchor_whitelist(app: web.Application) -> None:
         # Paths are final only now: add_subapp prefixes them after create_app returns.
-        whitelist[:] = [f"^{re.escape(r.canonical)}\\Z" for r in public] + [
-            f"^{re.escape(r.canonical)}" for r in realtime
-        ]
+        exact = [r.canonical for r in [*public, board_page]]
+        prefixes = [r.canonical for r in realtime] + [fixed_prefix(board_assets)]
+        whitelist[:] = [f"^{re.escape(p)}\\Z" for p in exact] + [f"^{re.escape(p)}" for p in prefixes]
 
     app.cleanup_ctx.insert(0, open_store)
     app.on_startup.append(anchor_whitelist)
