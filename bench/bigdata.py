@@ -103,7 +103,7 @@ def _users(user_ids: list[str]):
         email = HEAVY_EMAIL if n == 0 else f"user{n}@bench.example.com"
         user = {"_id": user_id, "name": f"User {n}", "email": email, "passwordHash": password_hash,
                 "tokensRevokedAt": None, "createdAt": created}
-        yield tuple(user[c] for c in USER_COLUMNS)
+        yield tuple(user.get(c) for c in USER_COLUMNS)
 
 
 def _tasks(rng: random.Random, user_ids: list[str], count: int):

@@ -7,6 +7,7 @@ import asyncio
 import itertools
 import logging
 import re
+import time
 from typing import AsyncIterator
 
 from aiohttp import web
@@ -26,6 +27,9 @@ from .store import MongoStore, SqliteStore, store_from_database, store_from_url
 log = logging.getLogger(__name__)
 
 STORE_RETRY_SECONDS = (1, 2, 5, 10, 30)
+# Accounts disabled this long before start-up are looked at again: covers clocks of the
+# command line's host and ours that disagree by up to this much.
+CLOCK_SKEW_SECONDS = 60.0
 
 
 async def _keep_opening(store) -> None:
@@ -37,8 +41,30 @@ async def _keep_opening(store) -> None:
             await store.open()
             log.info("database reachable again")
             return
+        except StoreUnavailable as exc:
+            log.warning("database still unavailable: %s", _reason(exc))
+        except ConfigError as exc:  # reachable now, but not a database TaskTrek may use
+            log.error("database refused: %s", exc)
+            return
+
+
+async def _watch_disabled_users(services: Services, interval: float) -> None:
+    """Close the sockets of users disabled from the command line (another process)."""
+    after = time.time() - CLOCK_SKEW_SECONDS
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            after = await services.users.announce_disabled(after)
         except StoreUnavailable:
-            log.warning("database still unavailable")
+            pass  # requests and /readyz report it; try again next time
+        except Exception:
+            log.exception("looking for disabled users failed")
+
+
+def _reason(exc: StoreUnavailable) -> str:
+    """What the driver said, for the log (the HTTP answer stays "database unavailable")."""
+    cause = exc.__cause__
+    return f"{exc.message}: {cause}" if cause is not None and exc.message == StoreUnavailable.default_message else exc.message
 
 
 def create_app(settings: Settings | None = None, *, store: object | None = None) -> web.Application:
@@ -50,8 +76,8 @@ def create_app(settings: Settings | None = None, *, store: object | None = None)
     """
     settings = (settings or Settings.from_env()).validated()
     if store is None:
-        settings = settings.with_secret()
-        store = store_from_url(settings.database_url)
+        settings = settings.checked_storage().with_secret()
+        store = store_from_url(settings.database_url, settings.source("database_url"))
     elif settings.jwt_secret is None:
         raise ConfigError("TASKTREK_JWT_SECRET is required when a store is passed in")
     elif not isinstance(store, (SqliteStore, MongoStore)):
@@ -87,8 +113,8 @@ def create_app(settings: Settings | None = None, *, store: object | None = None)
         retrying = None
         try:
             await store.open()
-        except StoreUnavailable:
-            log.warning("database unavailable at start-up; serving 503 until it answers")
+        except StoreUnavailable as exc:
+            log.warning("database unavailable at start-up (%s); serving 503 until it answers", _reason(exc))
             retrying = asyncio.create_task(_keep_opening(store))
         yield
         if retrying:
@@ -101,6 +127,12 @@ def create_app(settings: Settings | None = None, *, store: object | None = None)
         prefixes = [r.canonical for r in realtime] + [fixed_prefix(board_assets)]
         whitelist[:] = [f"^{re.escape(p)}\\Z" for p in exact] + [f"^{re.escape(p)}" for p in prefixes]
 
+    async def watch_disabled_users(app: web.Application) -> AsyncIterator[None]:
+        watching = asyncio.create_task(_watch_disabled_users(services, settings.disabled_poll_seconds))
+        yield
+        watching.cancel()
+
     app.cleanup_ctx.insert(0, open_store)
+    app.cleanup_ctx.insert(1, watch_disabled_users)
     app.on_startup.append(anchor_whitelist)
     return app

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import math
 import os
 import secrets
 import stat
 from dataclasses import dataclass, field, replace
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import urlsplit
 
 from .errors import ConfigError
 
@@ -19,6 +22,33 @@ MIN_SECRET_BYTES = 32
 DEFAULT_DATABASE_URL = "sqlite:///tasktrek.db"
 DEFAULT_REDIS_PREFIX = "tasktrek:"
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+# Every variable the server reads, with its default and meaning: `tasktrek --help` lists
+# them, docs/configuration.md explains them.
+VARIABLES: tuple[tuple[str, str, str], ...] = (
+    ("TASKTREK_HOST", "127.0.0.1", "bind address (the Docker image sets 0.0.0.0)"),
+    ("TASKTREK_PORT, else PORT", "5000", "port (PORT is what PaaS hosts set)"),
+    ("TASKTREK_DATABASE_URL, else MONGO_URI", DEFAULT_DATABASE_URL,
+     "sqlite:///relative.db, sqlite:////absolute.db, mongodb://... or mongodb+srv://..."),
+    ("TASKTREK_JWT_SECRET, else JWT_SECRET", "generated, kept beside the SQLite file",
+     "HS256 secret, 32 bytes or more; required with MongoDB"),
+    ("TASKTREK_TOKEN_TTL_SECONDS", "2592000", "token lifetime (30 days)"),
+    ("TASKTREK_BCRYPT_ROUNDS", "12", "bcrypt cost, 4-31"),
+    ("TASKTREK_PRESENCE_GRACE_SECONDS", "5", "delay before a user with no sockets left is announced offline"),
+    ("TASKTREK_PING_INTERVAL_SECONDS", "25", "Engine.IO heartbeat interval"),
+    ("TASKTREK_PING_TIMEOUT_SECONDS", "20", "Engine.IO heartbeat timeout"),
+    ("TASKTREK_CORS_ORIGINS", "(none)", "comma-separated origins scheme://host[:port] allowed from browsers, or *"),
+    ("TASKTREK_LOG_LEVEL", "INFO", "logging level"),
+    ("TASKTREK_REGISTRATION", "open", "closed: POST /api/users answers 403; use `tasktrek users create`"),
+    ("TASKTREK_TRUSTED_PROXIES", "(none)",
+     "comma-separated addresses or CIDR blocks of reverse proxies whose X-Forwarded-For is believed"),
+    ("TASKTREK_REDIS_URL", "(none: one process)", "redis://host[:port][/db], rediss://... or unix://...: cluster mode"),
+    ("TASKTREK_NODE_TTL_SECONDS", "15", "cluster mode: a silent node's sockets are counted out of presence after this"),
+    ("TASKTREK_REDIS_PREFIX", DEFAULT_REDIS_PREFIX, "cluster mode: prefix of every Redis key"),
+)
+
+REGISTRATION_MODES = ("open", "closed")
 
 
 @dataclass(frozen=True)
@@ -38,30 +68,38 @@ class Settings:
     redis_url: str | None = None
     redis_prefix: str = DEFAULT_REDIS_PREFIX  # key prefix, so that deployments can share a Redis
     node_ttl_seconds: float = 15.0  # a node silent this long is counted out of presence
+    registration: str = "open"
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
     # Not environment-driven: limits a careful operator rarely changes.
     max_body_bytes: int = 1024 * 1024
     login_max_failures: int = 10
     login_window_seconds: int = 15 * 60
+    # How often a server looks for accounts disabled by `tasktrek users disable` (another
+    # process) to close their sockets.
+    disabled_poll_seconds: float = 2.0
+    # Where each value came from (field name -> the variable the operator set, or a
+    # description of a generated secret), so that messages name what the operator sees.
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if environ is None else environ
+        values: dict = {}
+        sources: dict[str, str] = {}
 
-        def pick(*names: str) -> str | None:
-            for name in names:
-                value = env.get(name)
+        def pick(name: str, *names: str) -> str | None:
+            """The first of the variables that is set (non-empty); remembers which."""
+            for variable in (name, *names):
+                value = env.get(variable)
                 if value not in (None, ""):
+                    sources[name] = variable
                     return value
             return None
 
-        settings = cls()
-        values: dict = {}
         if (v := pick("TASKTREK_HOST")) is not None:
             values["host"] = v
-        for name in ("TASKTREK_PORT", "PORT"):
-            if (v := pick(name)) is not None:
-                values["port"] = parse_port(v, name)
-                break
+        if (v := pick("TASKTREK_PORT", "PORT")) is not None:
+            values["port"] = parse_port(v, sources["TASKTREK_PORT"])
         if (v := pick("TASKTREK_DATABASE_URL", "MONGO_URI")) is not None:
             values["database_url"] = v
         if (v := pick("TASKTREK_JWT_SECRET", "JWT_SECRET")) is not None:
@@ -79,8 +117,6 @@ class Settings:
         if (v := pick("TASKTREK_CORS_ORIGINS")) is not None:
             values["cors_origins"] = tuple(o.strip() for o in v.split(",") if o.strip())
         if (v := pick("TASKTREK_LOG_LEVEL")) is not None:
-            if not isinstance(logging.getLevelName(v.upper()), int):
-                raise ConfigError(f"TASKTREK_LOG_LEVEL: unknown level {v!r}")
             values["log_level"] = v.upper()
         if (v := pick("TASKTREK_REDIS_URL")) is not None:
             values["redis_url"] = v
@@ -88,42 +124,104 @@ class Settings:
             values["redis_prefix"] = v
         if (v := pick("TASKTREK_NODE_TTL_SECONDS")) is not None:
             values["node_ttl_seconds"] = _number(v, "TASKTREK_NODE_TTL_SECONDS", float, minimum=1)
-        return replace(settings, **values).validated()
+        if (v := pick("TASKTREK_REGISTRATION")) is not None:
+            values["registration"] = v.strip().lower()
+        if (v := pick("TASKTREK_TRUSTED_PROXIES")) is not None:
+            values["trusted_proxies"] = parse_networks(v, "TASKTREK_TRUSTED_PROXIES")
+        return cls(**values, sources=_field_sources(sources)).validated()
+
+    def source(self, name: str) -> str:
+        """The variable the operator set for the field `name` (its TASKTREK_ name when the
+        value came from code or the default)."""
+        return self.sources.get(name, "TASKTREK_" + name.upper())
 
     def validated(self) -> "Settings":
-        database_kind(self.database_url)  # raises on an unknown scheme
+        database_kind(self.database_url, self.source("database_url"))
         if self.jwt_secret is not None and len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
-            raise ConfigError(f"TASKTREK_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes")
+            raise ConfigError(
+                f"{self.source('jwt_secret')} is {len(self.jwt_secret.encode())} bytes; it must be at least "
+                f"{MIN_SECRET_BYTES} bytes (make one with: openssl rand -hex 32)"
+            )
+        check_origins(self.cors_origins, self.source("cors_origins"))
+        if not isinstance(logging.getLevelName(self.log_level), int):
+            raise ConfigError(f"{self.source('log_level')}: unknown level {self.log_level!r} (DEBUG, INFO, WARNING, ERROR)")
+        if self.registration not in REGISTRATION_MODES:
+            raise ConfigError(f"{self.source('registration')}: expected open or closed, got {self.registration!r}")
         if self.redis_url is not None and not self.redis_url.startswith(REDIS_SCHEMES):
             raise ConfigError(
-                "TASKTREK_REDIS_URL: expected redis://host[:port][/db], rediss://… or unix://…, "
+                f"{self.source('redis_url')}: expected redis://host[:port][/db], rediss://… or unix://…, "
                 f"got {self.redis_url.split(':', 1)[0]!r}"
             )
         return self
 
     @property
+    def database_kind(self) -> str:
+        return database_kind(self.database_url, self.source("database_url"))
+
+    @property
     def sqlite_path(self) -> Path:
-        return sqlite_path(self.database_url)
+        """The SQLite file, absolute (relative URLs are relative to the working directory)."""
+        return sqlite_path(self.database_url).absolute()
+
+    @property
+    def database_description(self) -> str:
+        """Where the data lives, for the start line: an absolute path, or the MongoDB URL
+        without its credentials."""
+        if self.database_kind == "sqlite":
+            return f"SQLite {self.sqlite_path}"
+        return f"MongoDB {_without_credentials(self.database_url)}"
+
+    @property
+    def secret_description(self) -> str:
+        source = self.sources.get("jwt_secret")
+        if source is None:
+            return "given in code"
+        return source if source.startswith("kept in") else f"from {source}"
+
+    def checked_storage(self) -> "Settings":
+        """Refuse, before serving, a SQLite file that cannot be created or written."""
+        if self.database_kind == "sqlite":
+            check_sqlite_path(self.sqlite_path, self.source("database_url"))
+        return self
 
     def with_secret(self) -> "Settings":
         """The settings with a usable JWT secret: the configured one, or for SQLite one
         generated once and kept in a 0600 file beside the database."""
         if self.jwt_secret is not None:
             return self
-        if database_kind(self.database_url) != "sqlite":
-            raise ConfigError("TASKTREK_JWT_SECRET is required with MongoDB")
-        return replace(self, jwt_secret=_kept_secret(self.sqlite_path))
+        if self.database_kind != "sqlite":
+            raise ConfigError(
+                f"TASKTREK_JWT_SECRET (or JWT_SECRET) is required with MongoDB ({self.source('database_url')} is set): "
+                "make one with: openssl rand -hex 32"
+            )
+        secret_file = _secret_file(self.sqlite_path)
+        return replace(
+            self,
+            jwt_secret=_kept_secret(secret_file),
+            sources={**self.sources, "jwt_secret": f"kept in {secret_file}"},
+        )
 
 
-def database_kind(url: str) -> str:
+def _field_sources(picked: dict[str, str]) -> dict[str, str]:
+    """{first variable name: variable set} -> {field name: variable set}."""
+    return {name.removeprefix("TASKTREK_").lower(): variable for name, variable in picked.items()}
+
+
+def database_kind(url: str, variable: str = "TASKTREK_DATABASE_URL") -> str:
     if url.startswith("sqlite:///"):
-        if url == "sqlite:///" or url == "sqlite:////":
-            raise ConfigError("TASKTREK_DATABASE_URL: sqlite URL has no file path")
+        if url in ("sqlite:///", "sqlite:////"):
+            raise ConfigError(f"{variable}: {url} names no file (e.g. sqlite:///tasktrek.db)")
         return "sqlite"
     if url.startswith(("mongodb://", "mongodb+srv://")):
         return "mongodb"
+    if url.startswith("sqlite:"):
+        rest = url[len("sqlite:"):].lstrip("/")
+        raise ConfigError(
+            f"{variable}: {url} needs three slashes: sqlite:///{rest} for a path relative to the "
+            f"working directory, sqlite:////{rest} for an absolute one"
+        )
     raise ConfigError(
-        "TASKTREK_DATABASE_URL: expected sqlite:///<path>, mongodb:// or mongodb+srv://, "
+        f"{variable}: expected sqlite:///<path>, mongodb://... or mongodb+srv://..., "
         f"got {url.split(':', 1)[0]!r}"
     )
 
@@ -133,14 +231,91 @@ def sqlite_path(url: str) -> Path:
     return Path(url[len("sqlite:///"):])
 
 
-def _kept_secret(db_path: Path) -> str:
-    secret_file = db_path.with_name(db_path.name + ".secret")
+def _without_credentials(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.rpartition('@')[2]}"
+
+
+def check_sqlite_path(path: Path, variable: str) -> None:
+    """Create the file's directory and the file if needed, and make sure both can be
+    written (SQLite's WAL mode also writes files beside it). Raises ConfigError."""
+    try:
+        if path.is_dir():
+            raise ConfigError(f"{variable}: {path} is a directory; name a file inside it, e.g. {path / 'tasktrek.db'}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o644))
+        if not os.access(path.parent, os.W_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path.parent))
+    except OSError as exc:
+        where = exc.filename or path
+        raise ConfigError(
+            f"{variable}: cannot create or write {where}: {exc.strerror or exc} "
+            f"(choose a path that user {_user_name()} can write)"
+        ) from None
+
+
+def _user_name() -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):
+        return str(os.getuid()) if hasattr(os, "getuid") else "this"
+
+
+def check_origins(origins: tuple[str, ...], variable: str) -> None:
+    """Each origin must be exactly what a browser sends: scheme://host[:port]; `*` only alone."""
+    if "*" in origins:
+        if len(origins) > 1:
+            raise ConfigError(f"{variable}: * allows every origin and cannot be combined with others; give * alone or only origins")
+        return
+    for origin in origins:
+        expected = _as_origin(origin)
+        if expected != origin:
+            hint = f"; did you mean {expected}?" if expected else ""
+            raise ConfigError(
+                f"{variable}: {origin!r} is not an origin (scheme://host[:port], no path, no trailing slash){hint}"
+            )
+
+
+def _as_origin(text: str) -> str | None:
+    """The origin a browser would send for `text`, or None when it cannot be one."""
+    parts = urlsplit(text if "://" in text else "https://" + text)
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        return None
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    default_port = {"http": 80, "https": 443}[parts.scheme]
+    return f"{parts.scheme}://{host}" + (f":{port}" if port not in (None, default_port) else "")
+
+
+def parse_networks(value: str, variable: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    networks = []
+    for item in (s.strip() for s in value.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(f"{variable}: {item!r} is not an IP address or CIDR block (e.g. 10.0.0.0/8, ::1)") from None
+    return tuple(networks)
+
+
+def _secret_file(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + ".secret")
+
+
+def _kept_secret(secret_file: Path) -> str:
     try:
         secret = _read_or_create_secret(secret_file)
     except OSError as exc:
-        raise ConfigError(f"cannot keep the generated JWT secret in {secret_file}: {exc.strerror}") from None
+        raise ConfigError(f"cannot keep the generated JWT secret in {secret_file}: {exc.strerror} "
+                          "(set TASKTREK_JWT_SECRET instead)") from None
     if len(secret.encode()) < MIN_SECRET_BYTES:
-        raise ConfigError(f"{secret_file}: secret shorter than {MIN_SECRET_BYTES} bytes")
+        raise ConfigError(f"{secret_file}: secret shorter than {MIN_SECRET_BYTES} bytes (delete the file to make a new one)")
     return secret
 
 
@@ -157,7 +332,7 @@ def _read_or_create_secret(secret_file: Path) -> str:
         return secret_file.read_text().strip()
     with os.fdopen(fd, "w") as f:
         f.write(secret + "\n")
-    log.warning("no TASKTREK_JWT_SECRET set: generated one and kept it in %s (set the variable in production)", secret_file)
+    log.warning("no TASKTREK_JWT_SECRET set: generated one and kept it in %s (back it up with the database)", secret_file)
     return secret
 
 

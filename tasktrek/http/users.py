@@ -5,6 +5,7 @@ from aiohttp import web
 from ..views import user_json, user_summary
 from .io import json_response, load_body, load_query
 from .keys import SERVICES, USER
+from .proxies import client_address
 from .schemas import LoginSchema, LookupSchema, RegisterSchema
 
 register_schema, login_schema, lookup_schema = RegisterSchema(), LoginSchema(), LookupSchema()
@@ -18,8 +19,7 @@ async def register(request: web.Request) -> web.Response:
 
 async def login(request: web.Request) -> web.Response:
     body = await load_body(request, login_schema)
-    client = request.remote or "unknown"
-    user, token = await request.app[SERVICES].users.login(body["email"], body["password"], client)
+    user, token = await request.app[SERVICES].users.login(body["email"], body["password"], client_address(request))
     return json_response({**user_summary(user), "token": token})
 
 

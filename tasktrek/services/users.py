@@ -1,4 +1,5 @@
-"""Accounts and tokens: registration, login (with a failed-login limit), logout, lookup."""
+"""Accounts and tokens: registration, login (with a failed-login limit), logout, lookup,
+and the operator's administration (create, set a password, disable)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import bcrypt
 import jwt
 
 from ..domain import is_id, new_id, utcnow
-from ..errors import EmailTaken, NotFound, TooManyRequests, Unauthorized
+from ..errors import EmailTaken, Forbidden, NotFound, TooManyRequests, Unauthorized
 from ..events import EventPublisher, UserLoggedOut
 from ..settings import Settings
 from ..store import Store
@@ -18,7 +19,9 @@ from ..store import Store
 JWT_ALGORITHM = "HS256"
 INVALID_CREDENTIALS = "invalid credentials"
 INVALID_TOKEN = "invalid token"
+ACCOUNT_DISABLED = "account disabled"
 MAX_PASSWORD_BYTES = 72  # bcrypt's limit
+CURRENT_HASH_PREFIX = b"$2b$"  # what bcrypt makes; bcryptjs (the Node service) made $2a$
 
 
 class LoginLimiter:
@@ -67,6 +70,7 @@ class UserService:
         self.secret = settings.jwt_secret
         self.token_ttl = settings.token_ttl_seconds
         self.rounds = settings.bcrypt_rounds
+        self.registration_open = settings.registration == "open"
         self.limiter = LoginLimiter(settings.login_max_failures, settings.login_window_seconds)
         self._decoy_hash: bytes | None = None
 
@@ -74,6 +78,11 @@ class UserService:
 
     async def _hash(self, password: str) -> bytes:
         return await asyncio.to_thread(bcrypt.hashpw, password.encode(), bcrypt.gensalt(self.rounds))
+
+    def _needs_rehash(self, hashed: bytes) -> bool:
+        """True for a hash of another variant or cost than the configured one (e.g. an
+        adopted bcryptjs $2a$10$ hash), replaced after the next successful login."""
+        return not hashed.startswith(CURRENT_HASH_PREFIX) or hashed[4:6] != b"%02d" % self.rounds
 
     async def _verify(self, password: str, hashed: bytes) -> bool:
         candidate = password.encode()
@@ -113,7 +122,7 @@ class UserService:
         if "exp" not in claims:
             return None
         user = await self.store.get_user(user_id)
-        if user is None:
+        if user is None or user.get("disabledAt") is not None:
             return None
         revoked_at = user.get("tokensRevokedAt")
         if revoked_at is not None and issued_at <= revoked_at:
@@ -133,6 +142,14 @@ class UserService:
     # -- use cases --------------------------------------------------------------------
 
     async def register(self, name: str, email: str, password: str) -> tuple[dict, str]:
+        """Self-service sign-up (POST /api/users), unless TASKTREK_REGISTRATION=closed."""
+        if not self.registration_open:
+            raise Forbidden("registration is closed")
+        user = await self.create(name, email, password)
+        return user, self.issue_token(user["_id"])
+
+    async def create(self, name: str, email: str, password: str) -> dict:
+        """A new account, whether sign-ups are open or not (the operator's `tasktrek users create`)."""
         if await self.store.get_user_by_email(email) is not None:
             raise EmailTaken()
         user = {
@@ -142,9 +159,10 @@ class UserService:
             "passwordHash": (await self._hash(password)).decode(),
             "tokensRevokedAt": None,
             "createdAt": utcnow(),
+            "disabledAt": None,
         }
         await self.store.insert_user(user)  # raises EmailTaken on a race
-        return user, self.issue_token(user["_id"])
+        return user
 
     async def login(self, email: str, password: str, client: str) -> tuple[dict, str]:
         key = (email, client)
@@ -155,11 +173,39 @@ class UserService:
             self.limiter.failed(key)
             raise Unauthorized(INVALID_CREDENTIALS)
         self.limiter.succeeded(key)
+        if user.get("disabledAt") is not None:  # said only to whoever knows the password
+            raise Forbidden(ACCOUNT_DISABLED)
+        if self._needs_rehash(hashed):
+            await self.store.update_user(user["_id"], {"passwordHash": (await self._hash(password)).decode()})
         return user, self.issue_token(user["_id"])
 
     async def logout(self, user: dict) -> None:
         await self.store.set_tokens_revoked_at(user["_id"], round(time.time(), 6))
         await self.events.publish(UserLoggedOut(user["_id"]))
+
+    async def set_password(self, email: str, password: str) -> dict:
+        """The operator's password reset. Existing tokens stay valid (`disable` ends them)."""
+        user = await self.lookup(email)
+        await self.store.update_user(user["_id"], {"passwordHash": (await self._hash(password)).decode()})
+        return user
+
+    async def disable(self, email: str) -> dict:
+        """Refuse the account's logins and revoke its tokens. A server in another process
+        learns it through `announce_disabled` and closes the user's sockets."""
+        user = await self.lookup(email)
+        now = round(time.time(), 6)
+        await self.store.update_user(user["_id"], {"disabledAt": now, "tokensRevokedAt": now})
+        await self.events.publish(UserLoggedOut(user["_id"]))
+        return user
+
+    async def announce_disabled(self, after: float) -> float:
+        """Publish UserLoggedOut for every user disabled after `after` (epoch seconds) and
+        return the newest such time, to pass next time: how a server learns of accounts
+        disabled from the command line, which runs in another process."""
+        for user_id, disabled_at in await self.store.users_disabled_after(after):
+            await self.events.publish(UserLoggedOut(user_id))
+            after = max(after, disabled_at)
+        return after
 
     async def lookup(self, email: str) -> dict:
         user = await self.store.get_user_by_email(email)

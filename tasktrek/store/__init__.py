@@ -10,12 +10,13 @@ from .sqlite import SqliteStore
 __all__ = ["Store", "TaskQuery", "SqliteStore", "MongoStore", "store_from_url", "store_from_database"]
 
 
-def store_from_url(url: str) -> Store:
+def store_from_url(url: str, variable: str = "TASKTREK_DATABASE_URL") -> Store:
     """sqlite:///<relative path>, sqlite:////<absolute path>, mongodb:// or mongodb+srv://.
-    Raises ConfigError on any other scheme. The store still needs `await store.open()`."""
-    if database_kind(url) == "sqlite":
+    Raises ConfigError, naming `variable`, on anything else. The store still needs
+    `await store.open()`."""
+    if database_kind(url, variable) == "sqlite":
         return SqliteStore(sqlite_path(url))
-    return MongoStore.from_url(url)
+    return MongoStore.from_url(url, variable)
 
 
 def store_from_database(db) -> Store:

@@ -4,9 +4,10 @@ Adapters store and fetch; they hold no business rule. Every record is a plain di
 the REST field names, with `datetime` values (UTC, millisecond precision) for timestamps and
 24-character hex strings for ids:
 
-- user:         {"_id", "name", "email", "passwordHash", "tokensRevokedAt", "createdAt"}
-                (`email` already lowercased by the service; `tokensRevokedAt` float epoch
-                seconds or None)
+- user:         {"_id", "name", "email", "passwordHash", "tokensRevokedAt", "createdAt",
+                 "disabledAt"}
+                (`email` already lowercased by the service; `tokensRevokedAt` and
+                `disabledAt` float epoch seconds or None)
 - task:         {"_id", "user", "title", "description", "status", "priority", "dueDate",
                  "assignedTo", "isDeleted", "deletedAt", "createdAt", "updatedAt", "version"}
 - notification: {"_id", "user", "type", "message", "data": {...}, "read", "createdAt"}
@@ -62,6 +63,12 @@ class Store(Protocol):
     async def get_user(self, user_id: str) -> dict | None: ...
     async def get_user_by_email(self, email: str) -> dict | None: ...
     async def set_tokens_revoked_at(self, user_id: str, revoked_at: float) -> None: ...
+
+    async def update_user(self, user_id: str, changes: dict) -> None:
+        """Set the given user fields (e.g. passwordHash, disabledAt)."""
+
+    async def users_disabled_after(self, after: float) -> list[tuple[str, float]]:
+        """(id, disabledAt) of the users disabled after `after` (epoch seconds), oldest first."""
 
     # tasks
     async def insert_task(self, task: dict) -> None: ...

@@ -115,14 +115,14 @@ class MongoStore:
         self._notifications = database["notifications"]
 
     @classmethod
-    def from_url(cls, url: str) -> "MongoStore":
+    def from_url(cls, url: str, variable: str = "TASKTREK_DATABASE_URL") -> "MongoStore":
         options = {"serverSelectionTimeoutMS": SERVER_SELECTION_TIMEOUT_MS}
         if "serverselectiontimeoutms" in url.lower():
             options = {}  # the URL's own value wins (a keyword option would override it)
         try:
             client = AsyncMongoClient(url, **options)
         except (ConfigurationError, ValueError) as exc:  # ValueError: e.g. a port out of range
-            raise ConfigError(f"TASKTREK_DATABASE_URL: {exc}") from None
+            raise ConfigError(f"{variable}: {exc}") from None
         return cls(client.get_default_database(default=DEFAULT_DATABASE), client=client)
 
     # lifecycle
@@ -130,6 +130,7 @@ class MongoStore:
     @_translating_errors
     async def open(self) -> None:
         await self._users.create_index("email", unique=True)
+        await self._users.create_index("disabledAt", sparse=True)
         # Each list index ends with the default sort (updatedAt desc, _id asc) so that a
         # user's pages are read in index order; the "visible to" $or merges the two.
         for party in ("user", "assignedTo"):
@@ -175,6 +176,15 @@ class MongoStore:
     @_translating_errors
     async def set_tokens_revoked_at(self, user_id: str, revoked_at: float) -> None:
         await self._users.update_one({"_id": _oid(user_id)}, {"$set": {"tokensRevokedAt": revoked_at}})
+
+    @_translating_errors
+    async def update_user(self, user_id: str, changes: dict) -> None:
+        await self._users.update_one({"_id": _oid(user_id)}, {"$set": _to_mongo(changes)})
+
+    @_translating_errors
+    async def users_disabled_after(self, after: float) -> list[tuple[str, float]]:
+        cursor = self._users.find({"disabledAt": {"$gt": after}}, {"disabledAt": 1}).sort("disabledAt", ASCENDING)
+        return [(str(doc["_id"]), doc["disabledAt"]) async for doc in cursor]
 
     # tasks
 

@@ -69,9 +69,14 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE INDEX notifications_user ON notifications (user, createdAt, _id)",
         "CREATE INDEX notifications_user_read ON notifications (user, read, createdAt, _id)",
     ),
+    (
+        # Epoch seconds when an operator disabled the account (`tasktrek users disable`).
+        "ALTER TABLE users ADD COLUMN disabledAt REAL",
+        "CREATE INDEX users_disabled ON users (disabledAt) WHERE disabledAt IS NOT NULL",
+    ),
 ]
 
-USER_COLUMNS = ("_id", "name", "email", "passwordHash", "tokensRevokedAt", "createdAt")
+USER_COLUMNS = ("_id", "name", "email", "passwordHash", "tokensRevokedAt", "createdAt", "disabledAt")
 TASK_COLUMNS = (
     "_id", "user", "title", "titleLower", "description", "status", "statusRank", "priority",
     "priorityRank", "dueDate", "assignedTo", "isDeleted", "deletedAt", "createdAt",
@@ -282,7 +287,7 @@ class SqliteStore:
 
     async def insert_user(self, user: dict) -> None:
         try:
-            await self._execute(_insert_sql("users", USER_COLUMNS), _to_sql(user))
+            await self._execute(_insert_sql("users", USER_COLUMNS), _to_sql({"disabledAt": None, **user}))
         except sqlite3.IntegrityError as exc:
             if "users.email" in str(exc):
                 raise EmailTaken() from exc
@@ -298,6 +303,20 @@ class SqliteStore:
 
     async def set_tokens_revoked_at(self, user_id: str, revoked_at: float) -> None:
         await self._execute("UPDATE users SET tokensRevokedAt = ? WHERE _id = ?", (revoked_at, user_id))
+
+    async def update_user(self, user_id: str, changes: dict) -> None:
+        values = _to_sql(changes)
+        unknown = set(values) - set(USER_COLUMNS[1:])
+        if unknown:  # column names are spliced into the SQL: only known ones
+            raise ValueError(f"not user fields: {sorted(unknown)}")
+        assignments = ", ".join(f"{name} = :{name}" for name in values)
+        await self._execute(f"UPDATE users SET {assignments} WHERE _id = :user_id", {**values, "user_id": user_id})
+
+    async def users_disabled_after(self, after: float) -> list[tuple[str, float]]:
+        rows = await self._fetchall(
+            "SELECT _id, disabledAt FROM users WHERE disabledAt > ? ORDER BY disabledAt", (after,)
+        )
+        return [(user_id, disabled_at) for user_id, disabled_at in rows]
 
     # tasks
 

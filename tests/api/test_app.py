@@ -14,6 +14,7 @@ from aiohttp import web
 
 from tasktrek import Settings, create_app
 from tasktrek.errors import ConfigError
+from tasktrek.store import SqliteStore
 from tests.conftest import Api
 
 
@@ -157,8 +158,10 @@ async def test_no_cors_headers_by_default(client):
 async def test_database_outage_at_start_is_503_then_recovers(tmp_path, aiohttp_client):
     blocker = tmp_path / "data"
     blocker.write_text("a file where the database directory should be")
-    settings = Settings(database_url=f"sqlite:///{blocker}/app.db", jwt_secret="s" * 40, bcrypt_rounds=4)
-    client = await aiohttp_client(create_app(settings))
+    # Passed in as a store: the app then cannot check the path before serving (a URL in
+    # the settings would be refused at once, see tests/ops).
+    settings = Settings(jwt_secret="s" * 40, bcrypt_rounds=4)
+    client = await aiohttp_client(create_app(settings, store=SqliteStore(blocker / "app.db")))
     resp = await client.post("/api/users", json={"name": "A", "email": "a@example.com", "password": "12345678"})
     assert resp.status == 503 and await resp.json() == {"message": "database unavailable"}
     assert (await client.get("/readyz")).status == 503
@@ -173,7 +176,7 @@ async def test_database_outage_at_start_is_503_then_recovers(tmp_path, aiohttp_c
 @pytest.mark.parametrize("args, env, message", [(["--port", "99999"], {}, "--port"), ([], {"PORT": "99999"}, "PORT: 99999"),
                                                  ([], {"TASKTREK_PRESENCE_GRACE_SECONDS": "nan"}, "finite"),
                                                  ([], {"TASKTREK_DATABASE_URL": "mongodb://localhost:99999", "TASKTREK_JWT_SECRET": "s" * 40}, "TASKTREK_DATABASE_URL"),
-                                                 ([], {"TASKTREK_DATABASE_URL": "sqlite:////proc/none/x.db"}, "secret")])
+                                                 ([], {"TASKTREK_DATABASE_URL": "sqlite:////proc/none/x.db"}, "TASKTREK_DATABASE_URL: cannot create")])
 def test_cli_refuses_bad_values_in_one_line(tmp_path, args, env, message):
     result = subprocess.run([sys.executable, "-m", "tasktrek", *args], env={**os.environ, **env}, cwd=tmp_path,
                             capture_output=True, text=True, timeout=60)

@@ -81,6 +81,7 @@ def new_user(store):
             "passwordHash": "$2b$04$" + "x" * 53,
             "tokensRevokedAt": None,
             "createdAt": T0,
+            "disabledAt": None,
             **fields,
         }
         await store.insert_user(user)

@@ -534,3 +534,13 @@ async def test_mark_all_read_counts_what_it_changed(store, new_user, new_notific
 
 async def test_ping_answers(store):
     await store.ping()
+
+
+async def test_update_user_and_users_disabled_after(store, new_user):
+    ann, bob = await new_user(), await new_user()
+    await store.update_user(ann["_id"], {"passwordHash": "$2b$04$" + "y" * 53, "disabledAt": 1767225600.5})
+    stored = await store.get_user(ann["_id"])
+    assert stored["passwordHash"] == "$2b$04$" + "y" * 53 and stored["disabledAt"] == 1767225600.5
+    assert (await store.get_user(bob["_id"]))["disabledAt"] is None
+    assert await store.users_disabled_after(1767225600.0) == [(ann["_id"], 1767225600.5)]
+    assert await store.users_disabled_after(1767225600.5) == []
