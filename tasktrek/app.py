@@ -95,17 +95,17 @@ def create_app(settings: Settings | None = None, *, store: object | None = None)
     app[STORE] = store
     app[SERVICES] = services
 
+    cluster = None
     if settings.redis_url:
         from .cluster.node import ClusterNode
 
-        node = ClusterNode(settings.redis_url, settings.redis_prefix, settings.node_ttl_seconds)
-        app[CLUSTER] = node
-        app.cleanup_ctx.append(node.lifespan)  # after the store, before the gateway
+        cluster = app[CLUSTER] = ClusterNode(settings, services.events)
+        app.cleanup_ctx.append(cluster.lifespan)  # after the store, before the gateway
 
     public = setup_routes(app)
     board_page, board_assets = setup_board(app)
     before = set(app.router.resources())
-    setup_realtime(app, settings, services)
+    setup_realtime(app, settings, services, cluster=cluster)
     realtime = [r for r in app.router.resources() if r not in before]  # it authenticates itself
 
     async def open_store(app: web.Application) -> AsyncIterator[None]:

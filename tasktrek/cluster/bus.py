@@ -35,6 +35,20 @@ FIELD = "m"
 Deliver = Callable[[Any], Awaitable[None]]
 
 
+class Pulse:
+    """Wakes everyone waiting at the moment of each `pulse()`."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def pulse(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+
+
 class StreamBus:
     def __init__(
         self,
@@ -61,12 +75,16 @@ class StreamBus:
         self._delivered: OrderedDict[str, int] = OrderedDict()  # publisher → last sequence delivered
         self._idle = asyncio.Event()  # nothing left to send
         self._idle.set()
+        self._sent_seq = 0  # every message up to this one is in the stream
+        self._failing = False  # the last send failed: Redis is unreachable
+        self._progress = Pulse()
         self._tasks: list[asyncio.Task] = []
 
     # --- publishing ----------------------------------------------------------------------
 
-    def publish(self, message: Any) -> None:
-        """Queue `message` (anything JSON can encode) for every node; returns at once."""
+    def publish(self, message: Any) -> int:
+        """Queue `message` (anything JSON can encode) for every node; returns at once, with
+        the message's sequence number (see `sent`)."""
         self._seq += 1
         data = json.dumps({"o": self.node_id, "s": self._seq, "m": message}, separators=(",", ":"))
         if len(self._pending) >= self.max_pending:
@@ -76,6 +94,20 @@ class StreamBus:
         self._pending.append((self._seq, data))
         self._idle.clear()
         self._has_pending.set()
+        return self._seq
+
+    async def sent(self, seq: int, timeout: float) -> bool:
+        """Wait until message `seq` is in the stream, at most `timeout` seconds, and not at
+        all while Redis is unreachable. True if it is."""
+        if self._failing or not self._reading.is_set():
+            return False
+        try:
+            async with asyncio.timeout(timeout):
+                while self._sent_seq < seq and not self._failing:
+                    await self._progress.wait()
+        except TimeoutError:
+            return False
+        return self._sent_seq >= seq
 
     async def _send_loop(self) -> None:
         await self._reading.wait()  # never publish before this node knows where its reading starts
@@ -91,14 +123,18 @@ class StreamBus:
             except UNAVAILABLE as exc:
                 if failures == 0:
                     log.warning("Redis unreachable (%s): %d message(s) wait to be published", reason(exc), len(self._pending))
+                    self._failing = True
+                    self._progress.pulse()
                 await asyncio.sleep(retry_delay(failures))
                 failures += 1
                 continue
             if failures:
                 log.info("Redis reachable again: publishing resumed")
                 failures = 0
+                self._failing = False
             for _ in batch:
-                self._pending.popleft()
+                self._sent_seq = self._pending.popleft()[0]
+            self._progress.pulse()
             if not self._pending:
                 self._has_pending.clear()
                 self._idle.set()
@@ -117,6 +153,7 @@ class StreamBus:
                 if self.last_id is None:
                     self.last_id = await self._starting_point()
                     self._reading.set()
+                    log.info("reading the bus %s after entry %s", self.key, self.last_id)
                 answer = await self.redis.xread({self.key: self.last_id}, count=READ_COUNT, block=BLOCK_MS)
             except UNAVAILABLE as exc:
                 if failures == 0:

@@ -1,25 +1,45 @@
 """This process as one node of a cluster: its id, its Redis connection, and the shared parts
-built on it. Importing this module does not import redis; building a `ClusterNode` does."""
+built on it (the bus and its relay, presence). Importing this module does not import redis;
+building a `ClusterNode` does."""
 
 from __future__ import annotations
 
 import logging
 import secrets
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
 
 log = logging.getLogger(__name__)
 
 
 class ClusterNode:
-    def __init__(self, url: str, prefix: str, node_ttl_seconds: float) -> None:
+    def __init__(self, settings, publisher) -> None:
         from . import connection
+        from .bus import StreamBus
+        from .relay import Relay
 
         self._connection = connection
-        self.url = url
-        self.prefix = prefix
-        self.node_ttl_seconds = node_ttl_seconds
+        self.url = settings.redis_url
+        self.prefix = settings.redis_prefix
+        self.node_ttl_seconds = settings.node_ttl_seconds
         self.node_id = secrets.token_hex(8)  # new on every start: a restarted node is a new node
-        self.redis = None  # the client, from start-up to clean-up
+        # No connection is made before the first command (in `lifespan`).
+        self.redis = connection.connect(self.url, name=f"tasktrek-{self.node_id}")
+        self.bus = StreamBus(self.redis, f"{self.prefix}bus", self.node_id, self._on_message)
+        self.relay = Relay(publisher, self.bus)
+        self.presence = None  # built by the gateway through `make_presence`
+
+    async def _on_message(self, message) -> None:
+        await self.relay.on_message(message)
+
+    def make_presence(self, grace_seconds: float, on_offline: Callable[[str], None], clock=None):
+        """The gateway's presence backend: shared by every node through Redis."""
+        from .presence import RedisPresence
+
+        self.presence = RedisPresence(
+            self.redis, self.prefix, self.node_id, grace_seconds, on_offline,
+            ttl_seconds=self.node_ttl_seconds, clock=clock,
+        )
+        return self.presence
 
     @property
     def where(self) -> str:
@@ -27,12 +47,12 @@ class ClusterNode:
 
     async def probe(self) -> bool:
         """True if Redis answers now (for /readyz)."""
-        return self.redis is not None and await self._connection.probe(self.redis)
+        return await self._connection.probe(self.redis)
 
     async def lifespan(self, app) -> AsyncIterator[None]:
-        """cleanup_ctx: say at start-up whether Redis answers (the parts built on it wait for
-        it by themselves), and close the connection last."""
-        self.redis = self._connection.connect(self.url, name=f"tasktrek-{self.node_id}")
+        """cleanup_ctx, before the gateway's: say whether Redis answers (the parts wait for
+        it by themselves) and start them; at the end, leave presence at once (the others do
+        not wait for the TTL), send what is still queued, and close the connection."""
         try:
             await self.redis.ping()
             log.info("cluster mode: node %s on Redis %s", self.node_id, self.where)
@@ -42,6 +62,11 @@ class ClusterNode:
                 "delivery across nodes waits for it and resumes by itself",
                 self.where, self._connection.reason(exc),
             )
+        self.bus.start()
+        if self.presence is not None:
+            self.presence.start()
         yield
+        if self.presence is not None:
+            await self.presence.leave()
+        await self.bus.close()
         await self.redis.aclose()
-        self.redis = None

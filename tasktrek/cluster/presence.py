@@ -32,13 +32,34 @@ log = logging.getLogger(__name__)
 
 NOW = "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
 
+# A user is online while they have a socket somewhere or their grace period has not ended
+# (one that ended but is not claimed yet no longer counts).
+ONLINE = """
+local function online(user)
+  if tonumber(redis.call('HGET', KEYS[1], user) or '0') > 0 then return true end
+  local ends = redis.call('ZSCORE', KEYS[2], user)
+  return ends ~= false and tonumber(ends) > now
+end
+"""
+
 # KEYS: node hash, total, grace. ARGV: user. → 1 if the user just came online.
-CONNECT = """
+CONNECT = NOW + """
+local ends = redis.call('ZSCORE', KEYS[3], ARGV[1])
+local in_grace = ends ~= false and tonumber(ends) > now
+redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 local total = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
-local in_grace = redis.call('ZREM', KEYS[3], ARGV[1])
-if total == 1 and in_grace == 0 then return 1 end
+if total == 1 and not in_grace then return 1 end
 return 0
+"""
+
+# KEYS: total, grace. ARGV: users. → those online.
+ONLINE_AMONG = NOW + ONLINE + """
+local found = {}
+for _, user in ipairs(ARGV) do
+  if online(user) then table.insert(found, user) end
+end
+return found
 """
 
 # KEYS: node hash, total, grace. ARGV: user, grace ms.
@@ -75,9 +96,8 @@ return over
 
 # KEYS: total, grace, announced. ARGV: user. → 1 if the state differs from the one last
 # announced (and is now marked announced), else 0.
-TAKE_CHANGE = """
-local online = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') > 0
-    or redis.call('ZSCORE', KEYS[2], ARGV[1]) ~= false
+TAKE_CHANGE = NOW + ONLINE + """
+local online = online(ARGV[1])
 local announced = redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1
 if online == announced then return 0 end
 if online then redis.call('SADD', KEYS[3], ARGV[1]) else redis.call('SREM', KEYS[3], ARGV[1]) end
@@ -85,7 +105,8 @@ return 1
 """
 
 # Replace one node's counts with `counts` (ARGV 4…: user, count pairs) and adjust the totals.
-# KEYS: nodes, node hash, total, grace. ARGV: node id, grace ms, 1 to rewrite the counts.
+# KEYS: nodes, node hash, total, grace. ARGV: node id, grace ms (-1: a grace period that is
+# over at once, for the other nodes to claim), 1 to rewrite the counts.
 # Records the heartbeat. → {users whose total went from or to zero (grace 0),
 # users whose grace period started}.
 HEARTBEAT = NOW + """
@@ -106,8 +127,8 @@ local function adjust(user, delta)
     table.insert(changed, user)
   elseif total <= 0 then
     redis.call('HDEL', KEYS[3], user)
-    if tonumber(ARGV[2]) > 0 then
-      redis.call('ZADD', KEYS[4], now + tonumber(ARGV[2]), user)
+    if tonumber(ARGV[2]) ~= 0 then
+      redis.call('ZADD', KEYS[4], now + math.max(0, tonumber(ARGV[2])), user)
       table.insert(graced, user)
     else table.insert(changed, user) end
   end
@@ -183,7 +204,7 @@ class RedisPresence:
             name: redis.register_script(source)
             for name, source in (
                 ("connect", CONNECT), ("disconnect", DISCONNECT), ("claim", CLAIM_GRACE),
-                ("claim_expired", CLAIM_EXPIRED_GRACE), ("take_change", TAKE_CHANGE),
+                ("claim_expired", CLAIM_EXPIRED_GRACE), ("take_change", TAKE_CHANGE), ("online_among", ONLINE_AMONG),
                 ("heartbeat", HEARTBEAT), ("sweep", SWEEP),
             )
         }
@@ -272,13 +293,9 @@ class RedisPresence:
         if not users:
             return []
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.hmget(self._total, users)
-                pipe.zmscore(self._grace, users)
-                totals, grace = await pipe.execute()
+            return sorted(await self._run("online_among", [self._total, self._grace], users))
         except UNAVAILABLE:
             return [u for u in users if u in self._local]  # what this node knows
-        return [u for u, t, g in zip(users, totals, grace) if (t is not None and int(t) > 0) or g is not None]
 
     async def take_change(self, user_id: str) -> bool:
         try:
@@ -332,18 +349,17 @@ class RedisPresence:
 
     async def leave(self) -> None:
         """Take this node's sockets out of the counts at once, so that a clean shutdown does
-        not leave its users online until the TTL runs out."""
+        not leave its users online until the TTL runs out; the other nodes announce them."""
         self._stop_beating()
         self._local.clear()
+        # Even without a grace period the users it leaves offline enter one (over at once): a
+        # node on its way out cannot announce anything; the others claim them at their next beat.
+        grace_ms = self._grace_ms or -1
         try:
-            changed, _ = await self._run(
-                "heartbeat", [self._nodes, self._node, self._total, self._grace], [self.node_id, self._grace_ms, "1"]
-            )
+            await self._run("heartbeat", [self._nodes, self._node, self._total, self._grace], [self.node_id, grace_ms, "1"])
             await self.redis.zrem(self._nodes, self.node_id)
         except UNAVAILABLE:
-            return  # the others count this node out after the TTL
-        for user_id in changed:  # gone at once (no grace period); those in one are the others' to claim
-            self._on_offline(user_id)
+            pass  # the others count this node out after the TTL
 
     def _stop_beating(self) -> None:
         if self._beating is not None:

@@ -21,14 +21,21 @@ __all__ = ["GATEWAY", "Gateway", "RealtimeOptions", "setup_realtime"]
 GATEWAY = web.AppKey("tasktrek.realtime.gateway", Gateway)
 
 
-def setup_realtime(app: web.Application, settings, services, **overrides) -> Gateway:
-    """Build the gateway into `app`. `overrides` replace `RealtimeOptions` fields."""
+def setup_realtime(app: web.Application, settings, services, *, cluster=None, **overrides) -> Gateway:
+    """Build the gateway into `app`. `overrides` replace `RealtimeOptions` fields. With a
+    `cluster` node (tasktrek.cluster.node), events, presence and announcements span every node."""
+    shared = {}
+    if cluster is not None:
+        shared = dict(presence=cluster.make_presence, events=cluster.relay, everywhere=cluster.relay)
     gateway = Gateway(
         services,
         RealtimeOptions.from_settings(settings, **overrides),
         render_task=task_json,
         render_notification=notification_json,
+        **shared,
     )
+    if cluster is not None:
+        cluster.relay.attach(gateway.broadcaster)
     app[GATEWAY] = gateway
     app.router.add_route("*", PATH, gateway.handle)  # GET, POST (polling), OPTIONS (CORS)
     app.router.add_route("*", ELSEWHERE, gateway.handle_elsewhere)

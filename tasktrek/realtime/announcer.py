@@ -11,7 +11,7 @@ import logging
 from typing import Iterable
 
 from .background import Background
-from .broadcaster import Broadcaster, user_room
+from .broadcaster import Broadcaster, Emitter, user_room
 from .presence import Presence
 
 log = logging.getLogger(__name__)
@@ -21,11 +21,16 @@ PRESENCE_OFFLINE = "presence:offline"
 
 
 class PresenceAnnouncer:
-    def __init__(self, tasks_service, presence: Presence, broadcaster: Broadcaster, background: Background) -> None:
+    def __init__(self, tasks_service, presence: Presence, broadcaster: Broadcaster, background: Background,
+                 *, everywhere: Emitter | None = None) -> None:
         self.tasks = tasks_service
         self.presence = presence
-        self.broadcaster = broadcaster
+        self.broadcaster = broadcaster  # this node's sockets
         self.background = background
+        # Where an announcement goes: every node's sockets. Each change is announced by one
+        # node (take_change); introductions are made by every node for its own sockets, as
+        # every node delivers the change that causes them.
+        self.everywhere = everywhere or broadcaster
 
     # --- what the session layer reports (run in order, in the background) ---------------
 
@@ -65,7 +70,7 @@ class PresenceAnnouncer:
         contacts = await self.contacts(user_id)
         if await self.presence.take_change(user_id):
             name = PRESENCE_ONLINE if await self.presence.is_online(user_id) else PRESENCE_OFFLINE
-            self.broadcaster.emit(name, {"userId": user_id}, rooms=map(user_room, contacts))
+            self.everywhere.emit(name, {"userId": user_id}, rooms=map(user_room, contacts))
 
     def introduce(self, affected: Iterable[str], gained_access: frozenset[str]) -> None:
         """Users who just gained access to a task may just have become contacts of the others

@@ -31,6 +31,10 @@ class Member(Hashable, Protocol):
         """Queue one encoded frame without waiting; False if it was not queued."""
 
 
+class Emitter(Protocol):
+    def emit(self, name: str, *args: Any, rooms: Iterable[str]) -> int: ...
+
+
 class Broadcaster:
     __slots__ = ("rooms",)
 

@@ -18,7 +18,7 @@ and starts and stops everything.
 from __future__ import annotations
 
 import logging
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable, Protocol
 
 from aiohttp import hdrs, web
 
@@ -28,11 +28,11 @@ from . import polling
 from . import websocket
 from .announcer import PresenceAnnouncer
 from .background import Background
-from .broadcaster import Broadcaster
+from .broadcaster import Broadcaster, Emitter
 from .delivery import Delivery, Renderer
 from .engine import EngineSocket, handshake_error
 from .options import RealtimeOptions
-from .presence import Clock, LocalPresence, Presence
+from .presence import Clock, LocalPresence, OfflineCallback, Presence
 from .session import Sessions
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,12 @@ def bearer_token(value: str | None) -> str | None:
 
 
 Transport = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
+# Builds the presence backend: (grace seconds, offline callback, clock) → Presence.
+PresenceFactory = Callable[[float, OfflineCallback, "Clock | None"], Presence]
+
+
+class EventSource(Protocol):
+    def subscribe(self, subscriber: Callable[[Any], Awaitable[None]]) -> Callable[[], None]: ...
 
 
 class Gateway:
@@ -79,14 +85,22 @@ class Gateway:
         *,
         render_task: Renderer,
         render_notification: Renderer,
-        presence: Presence | None = None,
+        presence: PresenceFactory = LocalPresence,
         clock: Clock | None = None,
+        events: EventSource | None = None,
+        everywhere: Emitter | None = None,
     ) -> None:
+        """`events` is where the core's events come from (the services' publisher; in cluster
+        mode the relay, which brings every node's); `everywhere` sends presence announcements
+        to rooms on every node (this node's broadcaster unless in cluster mode)."""
         self.services = services
+        self.events = events or services.events
         self.background = Background()
         self.broadcaster = Broadcaster()
-        self.presence = presence or LocalPresence(options.presence_grace, self._grace_over, clock)
-        self.announcer = PresenceAnnouncer(services.tasks, self.presence, self.broadcaster, self.background)
+        self.presence = presence(options.presence_grace, self._grace_over, clock)
+        self.announcer = PresenceAnnouncer(
+            services.tasks, self.presence, self.broadcaster, self.background, everywhere=everywhere
+        )
         self.sessions = Sessions(services, options, self.broadcaster, self.announcer)
         self.delivery = Delivery(
             services, self.broadcaster, self.sessions, self.announcer,
@@ -169,7 +183,7 @@ class Gateway:
 
     def start(self) -> None:
         self._closing = False
-        self._unsubscribe = self.services.events.subscribe(self.delivery.on_domain_event)
+        self._unsubscribe = self.events.subscribe(self.delivery.on_domain_event)
 
     async def close(self) -> None:
         """Close every socket politely (close frame 1001), wait a little for them, drop the

@@ -73,3 +73,47 @@ async def redis_proxy(redis, redis_url):
 
 def db_of(url: str) -> str:
     return urlsplit(url).path.lstrip("/") or "0"
+
+
+@pytest.fixture
+async def cluster(tmp_path, redis, redis_url, prefix):
+    """cluster(n, redis_url=None, **env) → n started nodes on one SQLite file and one Redis
+    (`redis_url` to reach Redis another way, e.g. through a proxy; env: TASKTREK_* values).
+    Every node still running is stopped afterwards, every client disconnected."""
+    import aiohttp
+
+    from tests.realtime.clients import PyClient
+
+    from .nodes import NodeProcess, node_env
+
+    session = aiohttp.ClientSession()
+    nodes: list = []
+    clients: list[PyClient] = []
+
+    class Cluster:
+        db = tmp_path / "cluster.db"
+
+        async def start(self, name: str, url: str | None = None, **env: str) -> NodeProcess:
+            node = NodeProcess(name, node_env(self.db, url or redis_url, prefix, **env), session)
+            nodes.append(node)
+            return await node.start()
+
+        async def __call__(self, n: int, url: str | None = None, **env: str) -> list[NodeProcess]:
+            return [await self.start(chr(ord("a") + i), url, **env) for i in range(n)]
+
+        async def online(self, user, node) -> PyClient:
+            """A python-socketio client of `user` connected to `node`, past its notification:count."""
+            client = PyClient(node)
+            clients.append(client)
+            await client.connect(user.token)
+            await client.event("notification:count")
+            return client
+
+    yield Cluster()
+    for client in clients:
+        if client.sio.connected:
+            await client.sio.disconnect()
+    for node in nodes:
+        if node.proc is not None and node.proc.returncode is None:
+            await node.stop()
+    await session.close()

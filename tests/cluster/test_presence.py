@@ -157,13 +157,13 @@ async def test_a_node_counted_out_while_alive_counts_itself_back_in(make_node, m
     assert await other.is_online("u1")
 
 
-async def test_leaving_takes_the_nodes_sockets_out_at_once(make_node, make_client):
+async def test_leaving_takes_the_nodes_sockets_out_at_once_and_the_others_announce(make_node, make_client):
     leaving, leaving_changes = await make_node(make_client(), "leaving")
     staying, changes = await make_node(make_client(), "staying")
     await leaving.connect("u1")
     await staying.connect("u2")
     await leaving.leave()
     assert await staying.online_among(["u1", "u2"]) == ["u2"]
-    assert leaving_changes.users == ["u1"]  # no grace period: the leaver says so itself
     await staying.beat()
-    assert changes.users == []
+    assert changes.users == ["u1"]  # claimed by a node that stays
+    assert leaving_changes.users == []
