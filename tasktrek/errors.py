@@ -70,3 +70,8 @@ class EmailTaken(Conflict):
 
 class ConfigError(Exception):
     """A bad setting: start-up stops with this one line."""
+
+
+class IncompatibleDatabase(ConfigError):
+    """The database answers but holds data TaskTrek may not use (another application's, a
+    newer schema): start-up stops with this one line."""

@@ -15,7 +15,7 @@ def store_from_url(url: str, variable: str = "TASKTREK_DATABASE_URL") -> Store:
     Raises ConfigError, naming `variable`, on anything else. The store still needs
     `await store.open()`."""
     if database_kind(url, variable) == "sqlite":
-        return SqliteStore(sqlite_path(url))
+        return SqliteStore(sqlite_path(url), source=variable)
     return MongoStore.from_url(url, variable)
 
 

@@ -17,14 +17,19 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
 from pymongo.errors import ConfigurationError, ConnectionFailure, DuplicateKeyError, InvalidOperation
 
-from ..domain import is_id, to_ms
+from ..domain import is_id, iso, to_ms
 from ..errors import ConfigError, EmailTaken, StoreUnavailable
 from .base import TASK_INDEX_FIELDS, TaskQuery, task_index_fields, task_sort_keys
+from .mongo_schema import prepare_database
 
 DEFAULT_DATABASE = "tasktrek"
 SERVER_SELECTION_TIMEOUT_MS = 5000
 _ID_FIELDS = ("_id", "user", "assignedTo")
 _NEWEST_FIRST = [("createdAt", DESCENDING), ("_id", DESCENDING)]
+# Kept in documents adopted from the Node service (nothing is lost), never read: Mongoose's
+# version key everywhere, and its timestamp on notifications (not part of the contract's).
+_MONGOOSE_ONLY = frozenset({"__v"})
+_MONGOOSE_ONLY_NOTIFICATION = _MONGOOSE_ONLY | {"updatedAt"}
 
 
 @contextmanager
@@ -67,17 +72,33 @@ def _to_mongo(record: dict) -> dict:
     return doc
 
 
-def _from_mongo(doc: dict) -> dict:
+def _from_mongo(doc: dict, unread: frozenset = _MONGOOSE_ONLY) -> dict:
     record = {}
     for name, value in doc.items():
-        if name in TASK_INDEX_FIELDS:
+        if name in TASK_INDEX_FIELDS or name in unread:
             continue
         if isinstance(value, ObjectId):
             value = str(value)
         elif isinstance(value, datetime):
             value = to_ms(value)  # naive UTC (or aware, with tz_aware clients) to aware UTC
+        elif isinstance(value, dict):
+            value = _plain(value)
         record[name] = value
     return record
+
+
+def _plain(value):
+    """A nested value (a notification's `data`) with BSON types as JSON ones: the Node
+    service kept ObjectIds and dates in there."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, ObjectId):
+        return str(value)
+    if isinstance(value, datetime):
+        return iso(value)
+    return value
 
 
 def _task_filter(query: TaskQuery) -> dict:
@@ -105,11 +126,13 @@ def _task_filter(query: TaskQuery) -> dict:
 
 
 class MongoStore:
-    def __init__(self, database, *, client=None):
+    def __init__(self, database, *, client=None, source: str = "database"):
         """`database`: an async database object. `client`: the client to close with this
-        store (from_url passes the one it makes); a database given alone stays its owner's."""
+        store (from_url passes the one it makes); a database given alone stays its owner's.
+        `source`: the setting that named the database, for messages."""
         self.database = database
         self._client = client
+        self.source = source
         self._users = database["users"]
         self._tasks = database["tasks"]
         self._notifications = database["notifications"]
@@ -123,12 +146,15 @@ class MongoStore:
             client = AsyncMongoClient(url, **options)
         except (ConfigurationError, ValueError) as exc:  # ValueError: e.g. a port out of range
             raise ConfigError(f"{variable}: {exc}") from None
-        return cls(client.get_default_database(default=DEFAULT_DATABASE), client=client)
+        return cls(client.get_default_database(default=DEFAULT_DATABASE), client=client, source=variable)
 
     # lifecycle
 
     @_translating_errors
     async def open(self) -> None:
+        """Recognize the database (refusing one TaskTrek may not use), adopt the Node
+        service's documents if need be, then create the indexes."""
+        await prepare_database(self.database, self.source)
         await self._users.create_index("email", unique=True)
         await self._users.create_index("disabledAt", sparse=True)
         # Each list index ends with the default sort (updatedAt desc, _id asc) so that a
@@ -233,7 +259,7 @@ class MongoStore:
     ) -> tuple[list[dict], int]:
         match = {"user": _oid(user_id), **({"read": False} if unread_only else {})}
         cursor = self._notifications.find(match).sort(_NEWEST_FIRST).skip(skip).limit(limit)
-        page = [_from_mongo(doc) async for doc in cursor]
+        page = [_from_mongo(doc, _MONGOOSE_ONLY_NOTIFICATION) async for doc in cursor]
         return page, await self._notifications.count_documents(match)
 
     @_translating_errors
@@ -250,7 +276,7 @@ class MongoStore:
         )
         if before is None:
             return None
-        return {**_from_mongo(before), "read": read}, before["read"] != read
+        return {**_from_mongo(before, _MONGOOSE_ONLY_NOTIFICATION), "read": read}, before["read"] != read
 
     @_translating_errors
     async def mark_all_read(self, user_id: str) -> int:

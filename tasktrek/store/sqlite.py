@@ -15,7 +15,7 @@ from pathlib import Path
 import aiosqlite
 
 from ..domain import iso
-from ..errors import EmailTaken, StoreUnavailable
+from ..errors import EmailTaken, IncompatibleDatabase, StoreUnavailable
 from .base import TASK_INDEX_FIELDS, TaskQuery, task_index_fields, task_sort_keys
 
 BUSY_TIMEOUT_MS = 5000
@@ -204,9 +204,11 @@ def _task_count_sql(query: TaskQuery) -> tuple[str, list]:
 
 
 class SqliteStore:
-    def __init__(self, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS):
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS, source: str = "TASKTREK_DATABASE_URL"):
+        """`source`: the setting that named the file, for messages."""
         self.path = Path(path)
         self.busy_timeout_ms = busy_timeout_ms
+        self.source = source
         self._db: aiosqlite.Connection | None = None
 
     # plumbing: every statement goes through these, so every error is translated
@@ -246,7 +248,12 @@ class SqliteStore:
         self._db.row_factory = sqlite3.Row
         try:
             await self._execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-            await self._execute("PRAGMA journal_mode = WAL")
+            try:
+                await self._execute("PRAGMA journal_mode = WAL")
+            except StoreUnavailable as exc:
+                if "not a database" in str(exc.__cause__):
+                    raise IncompatibleDatabase(f"{self.source}: {self.path.absolute()} is not a SQLite database") from None
+                raise
             await self._execute("PRAGMA synchronous = NORMAL")  # durable enough under WAL, much faster
             await self._execute("PRAGMA foreign_keys = ON")
             await self._migrate()
@@ -259,7 +266,12 @@ class SqliteStore:
         try:
             (version,) = await self._fetchone("PRAGMA user_version")
             if version > len(MIGRATIONS):
-                raise StoreUnavailable(f"{self.path} has schema version {version}, newer than this TaskTrek")
+                raise IncompatibleDatabase(
+                    f"{self.source}: {self.path.absolute()} has schema version {version}, newer than this "
+                    f"TaskTrek's ({len(MIGRATIONS)}): run a newer TaskTrek"
+                )
+            if version == 0:
+                await self._refuse_foreign_tables()
             for statements in MIGRATIONS[version:]:
                 for statement in statements:
                     await self._execute(statement)
@@ -269,6 +281,15 @@ class SqliteStore:
             if self._db.in_transaction:
                 await self._db.rollback()
             raise
+
+    async def _refuse_foreign_tables(self) -> None:
+        """A file without TaskTrek's schema version must hold no tables: it is someone else's."""
+        rows = await self._fetchall("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        if rows:
+            raise IncompatibleDatabase(
+                f"{self.source}: {self.path.absolute()} holds tables TaskTrek does not know "
+                f"({', '.join(name for (name,) in rows)}): point it at a new file"
+            )
 
     async def close(self) -> None:
         if self._db is not None:

@@ -88,3 +88,29 @@ def test_help_names_every_variable_of_the_configuration_page():
     assert {"TASKTREK_REGISTRATION", "TASKTREK_TRUSTED_PROXIES", "MONGO_URI", "PORT"} <= documented
     assert sorted(name for name in documented if name not in result.stdout) == []
     assert "users" in result.stdout
+
+
+def _sqlite_file(path: Path, *statements: str) -> None:
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        for statement in statements:
+            db.execute(statement)
+
+
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (lambda p: p.write_bytes(b"this is no database" * 100), "is not a SQLite database"),
+        (lambda p: _sqlite_file(p, "CREATE TABLE orders (id INTEGER)"), "holds tables TaskTrek does not know (orders)"),
+        (lambda p: _sqlite_file(p, "PRAGMA user_version = 99"), "has schema version 99, newer than this TaskTrek's"),
+    ],
+)
+def test_a_database_file_taskTrek_may_not_use_stops_start_up_with_one_line(workdir, make, expected):
+    make(workdir / "other.db")
+    env = clean_env(TASKTREK_DATABASE_URL="sqlite:///other.db", TASKTREK_JWT_SECRET=SECRET)
+    expected = f"TASKTREK_DATABASE_URL: {workdir / 'other.db'} {expected}"
+    for command in ([], ["users", "disable", "--email", "a@example.com"]):
+        result = run_tasktrek(*command, env=env, cwd=workdir)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.count("\n") == 1 and expected in result.stderr and "Traceback" not in result.stderr

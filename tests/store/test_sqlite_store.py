@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from tasktrek.errors import StoreUnavailable
+from tasktrek.errors import IncompatibleDatabase, StoreUnavailable
 from tasktrek.store import SqliteStore, TaskQuery
 from tasktrek.store import sqlite as sqlite_module
 
@@ -85,7 +85,7 @@ async def test_a_database_from_a_newer_release_is_refused(store, path):
     with sqlite3.connect(path) as db:
         db.execute(f"PRAGMA user_version = {len(sqlite_module.MIGRATIONS) + 1}")
 
-    with pytest.raises(StoreUnavailable):
+    with pytest.raises(IncompatibleDatabase, match="newer than this TaskTrek"):  # refused, not retried
         await SqliteStore(path).open()
 
 
@@ -166,9 +166,9 @@ async def test_a_database_locked_past_the_busy_timeout_is_unavailable(path):
         await store.close()
 
 
-async def test_a_file_that_is_not_a_database_is_unavailable(tmp_path):
+async def test_a_file_that_is_not_a_database_is_refused(tmp_path):
     path = tmp_path / "tasktrek.db"
     path.write_bytes(b"this is not an SQLite file, just some text long enough" * 40)
 
-    with pytest.raises(StoreUnavailable):
+    with pytest.raises(IncompatibleDatabase, match="is not a SQLite database"):  # refused, not retried
         await SqliteStore(path).open()
