@@ -175,9 +175,9 @@ async function saveTask(request) {
 
 async function deleteTask(task) {
   await api.deleteTask(task._id);
-  // The answer is only the id; the event brings the deleted task. Fetch it meanwhile so the
-  // card leaves at once (the owner may still read it).
-  taskChanged(await api.getTask(task._id));
+  // The answer is only the id; the event brings the deleted task. Read it meanwhile (the
+  // owner still may) so the card leaves at once; if that fails, the event will do.
+  await api.getTask(task._id).then(taskChanged, () => {});
 }
 
 async function showTrash(open) {

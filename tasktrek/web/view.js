@@ -31,6 +31,7 @@ function partyLine(task, ctx) {
   const { me, people, online } = ctx;
   const other = otherParty(me, task);
   if (task.user === me) {
+    if (task.assignedTo === me) return h("p", { class: "who" }, h("span", { class: "tag mine" }, "Yours"), " · assigned to you");
     if (!other) return h("p", { class: "who" }, h("span", { class: "tag mine" }, "Yours"), " · unassigned");
     const name = people.name(other, "a teammate");
     return h("p", { class: "who" }, h("span", { class: "tag mine" }, "Yours"), " · assigned to ", name, " ", presenceDot(name, online.has(other)));

@@ -44,3 +44,15 @@ async def test_two_people_work_on_one_task_live(serve):
     await run_scenario("collaboration", await serve())
     assert (SCREENSHOTS / "board-1280.png").stat().st_size > 0
     assert (SCREENSHOTS / "board-360.png").stat().st_size > 0
+
+
+async def test_a_stale_tab_follows_the_bell_and_is_current_after_going_offline(serve):
+    await run_scenario("staleTab", await serve())
+
+
+async def test_errors_read_as_sentences_and_sessions_end_cleanly(serve):
+    await run_scenario("errors", await serve())
+
+
+async def test_the_board_works_under_a_prefix(serve):
+    await run_scenario("mounted", await serve("/tasks/"))

@@ -32,10 +32,11 @@ export async function openBoard(browser, { width = 1280, height = 900, url = BOA
   page.on("console", (message) => {
     if (/Content.Security.Policy/i.test(message.text())) problems.push(`CSP: ${message.text()}`);
   });
-  page.on("request", (request) => {
-    const token = page.token;
-    if (token && request.url().includes(token)) problems.push(`token in a URL: ${request.url()}`);
-  });
+  const checkUrl = (url) => {
+    if (page.token && url.includes(page.token)) problems.push(`token in a URL: ${url}`);
+  };
+  page.on("request", (request) => checkUrl(request.url()));
+  page.on("websocket", (socket) => checkUrl(socket.url()));
   await page.goto(url);
   return page;
 }
@@ -105,7 +106,13 @@ export async function unreadCount(page) {
   return Number(/\((\d+)\)/.exec(name)[1]);
 }
 
-export const connectionLine = (page) => page.getByRole("status");
+export async function bellSays(page, unread) {
+  await page.getByRole("button", { name: `Notifications (${unread})`, exact: true }).waitFor();
+}
+
+export async function alertSays(page, text) {
+  await page.getByRole("alert").filter({ hasText: text }).waitFor();
+}
 
 // Waits until the connection line's text does (or no longer does) mention "offline".
 export async function lineSaysOffline(page, expected) {
@@ -115,6 +122,18 @@ export async function lineSaysOffline(page, expected) {
   );
 }
 
+// A user registered through the API, as curl would do it: {_id, name, email, token}.
+export async function register(who) {
+  const response = await fetch(new URL("api/users", BOARD_URL), {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(who),
+  });
+  const text = await response.text();
+  assert.equal(response.status, 201, text);
+  return JSON.parse(text);
+}
+
 // A call to the API from outside any page (as curl would make it), with a page's token.
 export async function callApi(token, method, path, body) {
   const response = await fetch(new URL(`api/${path}`, BOARD_URL), {
@@ -122,8 +141,9 @@ export async function callApi(token, method, path, body) {
     headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  assert.ok(response.ok, `${method} ${path}: ${response.status} ${await response.text()}`);
-  return response.json();
+  const text = await response.text();
+  assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
+  return JSON.parse(text);
 }
 
 export async function screenshot(page, name) {
