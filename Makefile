@@ -1,4 +1,5 @@
 # make run: serve on the embedded SQLite default.  make test: the whole suite.
+# make fuzz: the long schemathesis run over the served OpenAPI document (FUZZ_EXAMPLES per operation).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,7 +13,10 @@ CHROMIUM ?= /usr/bin/chromium
 SOCKETIO_CLIENT := tests/js/node_modules/socket.io-client
 WEB_VENDOR := tasktrek/web/vendor
 
-.PHONY: run test bench bench-smoke clean web-vendor
+FUZZ_EXAMPLES ?= 1000
+FUZZ_SEED ?= random
+
+.PHONY: run test fuzz bench bench-smoke clean web-vendor
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "TaskTrek needs Python 3.11+"'
@@ -52,6 +56,9 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test tests/js/node_modules/.package-lock.json $(CHROMIUM)
 	TASKTREK_TEST_REDIS_URL=$(TASKTREK_TEST_REDIS_URL) TASKTREK_TEST_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+fuzz: $(VENV)/.installed-test
+	TASKTREK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) TASKTREK_FUZZ_SEED=$(FUZZ_SEED) $(BIN)/python -m pytest tests/fuzz -q -s -p no:cacheprovider
 
 bench: $(VENV)/.installed-bench bench/node/node_modules/.package-lock.json
 	$(BIN)/python -m bench

@@ -6,17 +6,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import re
 import time
 from typing import AsyncIterator
 
 from aiohttp import web
 
 from .errors import ConfigError, StoreUnavailable
-from .http.board import fixed_prefix, setup_board
 from .http.cors import cors_middleware
 from .http.keys import CLUSTER, SERVICES, SETTINGS, STORE
-from .http.middlewares import auth_middleware, error_middleware
+from .http.middlewares import error_middleware
 from .http.routes import setup_routes
 from .realtime import setup_realtime
 from .services import Services
@@ -84,8 +82,7 @@ def create_app(settings: Settings | None = None, *, store: object | None = None)
         store = store_from_database(store)
 
     services = Services.build(store, settings)
-    whitelist: list[str] = []
-    middlewares = [error_middleware, auth_middleware(services, settings.jwt_secret, whitelist)]
+    middlewares = [error_middleware]
     if settings.cors_origins:
         middlewares.insert(0, cors_middleware(settings.cors_origins))
     # The body limit is enforced while reading (tasktrek.http.io), independently of the
@@ -102,11 +99,8 @@ def create_app(settings: Settings | None = None, *, store: object | None = None)
         cluster = app[CLUSTER] = ClusterNode(settings, services.events)
         app.cleanup_ctx.append(cluster.lifespan)  # after the store, before the gateway
 
-    public = setup_routes(app)
-    board_page, board_assets = setup_board(app)
-    before = set(app.router.resources())
-    setup_realtime(app, settings, services, cluster=cluster)
-    realtime = [r for r in app.router.resources() if r not in before]  # it authenticates itself
+    setup_routes(app)  # each route that needs a token checks it itself
+    setup_realtime(app, settings, services, cluster=cluster)  # authenticates its own connections
 
     async def open_store(app: web.Application) -> AsyncIterator[None]:
         await services.users.prepare()
@@ -121,12 +115,6 @@ def create_app(settings: Settings | None = None, *, store: object | None = None)
             retrying.cancel()
         await store.close()
 
-    async def anchor_whitelist(app: web.Application) -> None:
-        # Paths are final only now: add_subapp prefixes them after create_app returns.
-        exact = [r.canonical for r in [*public, board_page]]
-        prefixes = [r.canonical for r in realtime] + [fixed_prefix(board_assets)]
-        whitelist[:] = [f"^{re.escape(p)}\\Z" for p in exact] + [f"^{re.escape(p)}" for p in prefixes]
-
     async def watch_disabled_users(app: web.Application) -> AsyncIterator[None]:
         watching = asyncio.create_task(_watch_disabled_users(services, settings.disabled_poll_seconds))
         yield
@@ -134,5 +122,4 @@ def create_app(settings: Settings | None = None, *, store: object | None = None)
 
     app.cleanup_ctx.insert(0, open_store)
     app.cleanup_ctx.insert(1, watch_disabled_users)
-    app.on_startup.append(anchor_whitelist)
     return app

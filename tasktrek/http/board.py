@@ -1,7 +1,7 @@
 """The web board: static HTML, CSS and JavaScript modules shipped in `tasktrek/web/`.
 
 Only the files present in that folder when the app is built are served, looked up by name
-(no path from the request ever reaches the file system). Every answer carries a
+(no path from the request ever reaches the file system; see `routes.Static`). Every answer carries a
 Content-Security-Policy that lets the page run only its own scripts and talk only to its own
 origin: the REST API and the Socket.IO endpoint (CSP Level 3's 'self' covers ws:/wss: to the
 same host as well).
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
 ASSETS_PATH = "/board/"
@@ -53,30 +53,12 @@ def board_files(root: Path = WEB_ROOT) -> dict[str, Path]:
     }
 
 
-def file_response(body: bytes, suffix: str) -> web.Response:
-    return web.Response(body=body, content_type=CONTENT_TYPES[suffix], charset="utf-8", headers=SECURITY_HEADERS)
+def file_response(path: Path) -> web.FileResponse:
+    content_type = f"{CONTENT_TYPES[path.suffix]}; charset=utf-8"
+    return web.FileResponse(path, headers={**SECURITY_HEADERS, hdrs.CONTENT_TYPE: content_type})
 
 
-def setup_board(app: web.Application) -> tuple[web.AbstractResource, web.AbstractResource]:
-    """Add `GET /` (the page) and `GET /board/{name}` (its assets). Returns both resources:
-    they need no token (the page logs in through the API)."""
-    # Read once: a few small files, served from memory without touching the disk again.
-    files = {name: (path.read_bytes(), path.suffix) for name, path in board_files().items()}
-
-    async def page(request: web.Request) -> web.Response:
-        return file_response(*files["index.html"])
-
-    async def asset(request: web.Request) -> web.Response:
-        found = files.get(request.match_info["name"])
-        if found is None:
-            raise web.HTTPNotFound()
-        return file_response(*found)
-
-    index = app.router.add_get("/", page).resource
-    assets = app.router.add_get(ASSETS_PATH + "{name:.+}", asset).resource
-    return index, assets
-
-
-def fixed_prefix(resource: web.AbstractResource) -> str:
-    """The part of a resource's path before its first variable ("/x/board/" of "/x/board/{name}")."""
-    return resource.canonical.partition("{")[0]
+async def page(request: web.Request) -> web.FileResponse:
+    """`GET /`: the board's page. It and its assets (`ASSETS_PATH`) need no token: the page
+    logs in through the API. Both are entries of `tasktrek.http.routes.ROUTES`."""
+    return file_response(WEB_ROOT / "index.html")

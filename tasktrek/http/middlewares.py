@@ -1,25 +1,19 @@
-"""The middleware chain: CORS (optional), errors as JSON, and JWT authentication."""
+"""The middleware chain: CORS (optional) and errors as JSON. (Authentication is per route:
+see `tasktrek.http.routes`.)"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import random
-import warnings
 
 from aiohttp import hdrs, web
-from aiohttp.web_exceptions import NotAppKeyWarning
-from aiohttp_jwt import JWTMiddleware
 
-from ..errors import DomainError, PayloadTooLarge, TooManyRequests, Unauthorized
-from ..services import Services
-from ..services.users import INVALID_TOKEN, JWT_ALGORITHM
+from ..errors import DomainError, PayloadTooLarge, TooManyRequests
 from .io import error_response
-from .keys import CLAIMS, REQUEST_ID, SETTINGS, USER
+from .keys import REQUEST_ID, SETTINGS
 
 log = logging.getLogger(__name__)
-
-NO_TOKEN = "no token provided"
 
 
 @web.middleware
@@ -52,54 +46,3 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
 def _allow_header(exc: web.HTTPException) -> dict | None:
     allow = exc.headers.get(hdrs.ALLOW)
     return {hdrs.ALLOW: allow} if allow else None
-
-
-def bearer_token(request: web.Request) -> str | None:
-    scheme, _, token = request.headers.get(hdrs.AUTHORIZATION, "").strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    if not token.isascii():  # a JWT is ASCII; other bytes would break the decoder
-        raise Unauthorized(INVALID_TOKEN)
-    return token.strip()
-
-
-def auth_middleware(services: Services, secret: str, whitelist: list[str]):
-    """aiohttp-jwt's JWTMiddleware, with the user looked up in its `is_revoked` hook and
-    its plain-text failures turned into the contract's JSON 401."""
-    # It logs every rejected token with a traceback; a bad token is not a server error.
-    logging.getLogger("aiohttp_jwt").setLevel(logging.CRITICAL)
-    # It stores the claims under a string key, which aiohttp warns about on each request.
-    warnings.filterwarnings("ignore", category=NotAppKeyWarning, module="aiohttp_jwt")
-
-    async def is_revoked(request: web.Request, claims: dict) -> bool:
-        user = await services.users.user_for_claims(claims)
-        request[USER] = user
-        return user is None
-
-    verify = JWTMiddleware(
-        secret,
-        request_property=CLAIMS,
-        whitelist=whitelist,
-        token_getter=bearer_token,
-        is_revoked=is_revoked,
-        algorithms=[JWT_ALGORITHM],
-    )
-
-    @web.middleware
-    async def authenticate(request: web.Request, handler) -> web.StreamResponse:
-        reached = False
-
-        async def authenticated(request: web.Request) -> web.StreamResponse:
-            nonlocal reached
-            reached = True
-            return await handler(request)
-
-        try:
-            return await verify(request, authenticated)
-        except web.HTTPException:
-            if reached:
-                raise
-            no_token = not request.headers.get(hdrs.AUTHORIZATION, "").strip().lower().startswith("bearer ")
-            raise Unauthorized(NO_TOKEN if no_token else INVALID_TOKEN) from None
-
-    return authenticate

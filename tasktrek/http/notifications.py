@@ -3,15 +3,12 @@
 from aiohttp import web
 
 from ..views import notification_json
-from .io import json_response, load_query
-from .keys import SERVICES, USER
-from .schemas import NotificationListSchema
-
-list_schema = NotificationListSchema()
+from .io import json_response
+from .keys import QUERY, SERVICES, USER
 
 
 async def list_notifications(request: web.Request) -> web.Response:
-    query = load_query(request, list_schema)
+    query = request[QUERY]
     page = await request.app[SERVICES].notifications.page(
         request[USER]["_id"], page=query["page"], limit=query["limit"], unread_only=query["unread"]
     )

@@ -1,6 +1,8 @@
 """Marshmallow schemas: the shape and validity of every request body and query string.
 
 They parse and validate only; what a valid request may do is decided by the services.
+A custom field states its exact JSON Schema in `json_schema` (merged over what its base class
+maps to) so that the OpenAPI document describes what it accepts.
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ from ..services.users import MAX_PASSWORD_BYTES as BCRYPT_MAX_PASSWORD_BYTES
 
 
 class Trimmed(fields.String):
-    """A string with surrounding white space removed before length checks."""
+    """A string of 1 to `max_length` characters once surrounding white space is removed."""
+
+    def __init__(self, *, max_length: int, **kwargs):
+        super().__init__(validate=validate.Length(min=1, max=max_length), **kwargs)
+        # The lengths apply after trimming: say so with a pattern, not minLength/maxLength.
+        self.json_schema = {"pattern": rf"^\s*\S([\s\S]{{0,{max_length - 2}}}\S)?\s*$", "minLength": None, "maxLength": None}
 
     def _deserialize(self, value, attr, data, **kwargs):
         return super()._deserialize(value, attr, data, **kwargs).strip()
@@ -28,7 +35,18 @@ class LowerEmail(fields.Email):
         return super()._deserialize(value, attr, data, **kwargs).lower()
 
 
+ID_PATTERN = "^[0-9a-f]{24}$"
+ISO_DATE_OR_DATE_TIME = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
+
+
+def choice_list_pattern(choices, prefix: str = "") -> str:
+    """A regular expression for comma-separated `choices`, each optionally after `prefix`."""
+    one = prefix + "(" + "|".join(choices) + ")"
+    return f"^{one}(,{one})*$"
+
+
 class ObjectIdField(fields.String):
+    json_schema = {"pattern": ID_PATTERN}
     default_error_messages = {"invalid_id": "Not a valid id."}
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -42,6 +60,7 @@ class DueDate(fields.Field):
     """An ISO 8601 date (midnight UTC) or date-time (naive means UTC), stored in UTC ms."""
 
     default_error_messages = {"invalid": "Not a valid ISO 8601 date or date-time."}
+    json_schema = ISO_DATE_OR_DATE_TIME
 
     def _deserialize(self, value, attr, data, **kwargs):
         parsed = parse_iso_instant(value)
@@ -72,9 +91,12 @@ class StrictSchema(Schema):
 
 
 class RegisterSchema(StrictSchema):
-    name = Trimmed(required=True, validate=validate.Length(min=1, max=100))
-    email = LowerEmail(required=True, validate=validate.Length(max=254))
-    password = fields.String(required=True)
+    name = Trimmed(required=True, max_length=100, metadata={"examples": ["Ada"]})
+    email = LowerEmail(required=True, validate=validate.Length(max=254), metadata={"examples": ["ada@example.com"]})
+    # 8 to 72 bytes in UTF-8, checked below; in characters that is at least 2 and at most 72.
+    password = fields.String(required=True, metadata={
+        "description": "8 to 72 bytes in UTF-8.", "minLength": 2, "maxLength": 72, "examples": ["correct horse"]
+    })
 
     @validates("password")
     def _password_length(self, value: str, **_kwargs) -> None:
@@ -87,8 +109,8 @@ class RegisterSchema(StrictSchema):
 
 class LoginSchema(StrictSchema):
     # Any string: a malformed address simply does not match (same answer as a wrong one).
-    email = fields.String(required=True, validate=validate.Length(max=1000))
-    password = fields.String(required=True, validate=validate.Length(max=1000))
+    email = fields.String(required=True, validate=validate.Length(max=1000), metadata={"examples": ["ada@example.com"]})
+    password = fields.String(required=True, validate=validate.Length(max=1000), metadata={"examples": ["correct horse"]})
 
     @post_load
     def _normalise(self, data, **_kwargs):
@@ -97,7 +119,9 @@ class LoginSchema(StrictSchema):
 
 
 class LookupSchema(StrictSchema):
-    email = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    # At most an address's 254 characters: percent-encoded, the request line must still fit
+    # the HTTP parser's 8 KiB.
+    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
 
     @post_load
     def _normalise(self, data, **_kwargs):
@@ -105,7 +129,7 @@ class LookupSchema(StrictSchema):
         return data
 
 
-_title = dict(validate=validate.Length(min=1, max=200))
+_title = dict(max_length=200)
 _description = dict(validate=validate.Length(max=10_000))
 
 
@@ -134,26 +158,44 @@ class AssignSchema(StrictSchema):
     assignedTo = ObjectIdField(required=True, allow_none=True)
 
 
-class CommaList(fields.String):
-    """`a,b` → ("a", "b"), each checked against `choices`."""
+class CommaSeparated(fields.String):
+    """A comma-separated list, without spaces, in at most MAX_CHARS characters (so that a
+    query string always fits the HTTP parser's 8 KiB request line)."""
+
+    MAX_CHARS = 200
+
+    def _deserialize(self, value, attr, data, **kwargs) -> list[str]:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > self.MAX_CHARS:
+            raise ValidationError(f"Longer than {self.MAX_CHARS} characters.")
+        return text.split(",")
+
+
+class CommaList(CommaSeparated):
+    """`a,b` → ("a", "b"), each one of `choices`."""
 
     def __init__(self, choices, **kwargs):
         super().__init__(**kwargs)
         self.choices = choices
+        self.json_schema = {"pattern": choice_list_pattern(choices), "maxLength": self.MAX_CHARS}
 
     def _deserialize(self, value, attr, data, **kwargs):
-        items = tuple(s.strip() for s in super()._deserialize(value, attr, data, **kwargs).split(","))
-        bad = [s for s in items if s not in self.choices]
-        if bad:
+        items = super()._deserialize(value, attr, data, **kwargs)
+        if any(s not in self.choices for s in items):
             raise ValidationError(f"Must be one or more of {', '.join(self.choices)} (comma-separated).")
         return tuple(dict.fromkeys(items))
 
 
-class SortKeys(fields.String):
+class SortKeys(CommaSeparated):
+    json_schema = {
+        "pattern": choice_list_pattern(TASK_SORT_FIELDS, prefix="-?"),
+        "not": {"pattern": r"(^|,)-?([A-Za-z]+),(.*,)?-?\2(,|$)"},  # a field at most once
+        "maxLength": CommaSeparated.MAX_CHARS,
+    }
+
     def _deserialize(self, value, attr, data, **kwargs):
         keys = []
-        for item in super()._deserialize(value, attr, data, **kwargs).split(","):
-            item = item.strip()
+        for item in super()._deserialize(value, attr, data, **kwargs):
             descending = item.startswith("-")
             name = item[1:] if descending else item
             if name not in TASK_SORT_FIELDS:
@@ -171,6 +213,8 @@ class QueryBool(fields.Boolean):
 
 class DueBound(fields.String):
     """Inclusive bound; a bare date covers its whole (UTC) day."""
+
+    json_schema = ISO_DATE_OR_DATE_TIME
 
     def __init__(self, *, upper: bool, **kwargs):
         super().__init__(**kwargs)
@@ -209,7 +253,7 @@ class TaskListSchema(PageSchema):
     dueBefore = DueBound(upper=True)
     dueAfter = DueBound(upper=False)
     deleted = QueryBool(load_default=False)
-    sort = SortKeys(load_default=None)
+    sort = SortKeys(load_default=None, metadata={"default": "-updatedAt"})  # None: the service's default
 
 
 class NotificationListSchema(PageSchema):

@@ -1,15 +1,13 @@
-"""/api/tasks: create, list, read, update, status, assign, delete, restore."""
+"""/api/tasks: create, list, read, update, status, assign, delete, restore.
+
+Bodies and queries arrive parsed (`routes.ROUTES` names their schemas)."""
 
 from aiohttp import web
 
 from ..services import TaskFilter
 from ..views import task_json
-from .io import json_response, load_body, load_query
-from .keys import SERVICES, USER
-from .schemas import AssignSchema, StatusSchema, TaskCreateSchema, TaskListSchema, TaskUpdateSchema
-
-create_schema, update_schema, list_schema = TaskCreateSchema(), TaskUpdateSchema(), TaskListSchema()
-status_schema, assign_schema = StatusSchema(), AssignSchema()
+from .io import json_response
+from .keys import BODY, QUERY, SERVICES, USER
 
 _FILTER_NAMES = {"assignedTo": "assigned_to", "dueBefore": "due_before", "dueAfter": "due_after"}
 
@@ -23,12 +21,12 @@ def if_match(request: web.Request) -> str | None:
 
 
 async def create(request: web.Request) -> web.Response:
-    body = await load_body(request, create_schema)
+    body = request[BODY]
     return one_task(await request.app[SERVICES].tasks.create(request[USER], body), status=201)
 
 
 async def list_tasks(request: web.Request) -> web.Response:
-    query = load_query(request, list_schema)
+    query = request[QUERY]
     wanted = TaskFilter(**{_FILTER_NAMES.get(k, k): v for k, v in query.items()})
     page = await request.app[SERVICES].tasks.page(request[USER], wanted)
     tasks = [task_json(t) for t in page.pop("tasks")]
@@ -40,19 +38,19 @@ async def get(request: web.Request) -> web.Response:
 
 
 async def update(request: web.Request) -> web.Response:
-    body = await load_body(request, update_schema)
+    body = request[BODY]
     tasks = request.app[SERVICES].tasks
     return one_task(await tasks.update(request[USER], request.match_info["id"], body, if_match(request)))
 
 
 async def set_status(request: web.Request) -> web.Response:
-    body = await load_body(request, status_schema)
+    body = request[BODY]
     tasks = request.app[SERVICES].tasks
     return one_task(await tasks.set_status(request[USER], request.match_info["id"], body["status"], if_match(request)))
 
 
 async def assign(request: web.Request) -> web.Response:
-    body = await load_body(request, assign_schema)
+    body = request[BODY]
     return one_task(await request.app[SERVICES].tasks.assign(request[USER], request.match_info["id"], body["assignedTo"]))
 
 

@@ -201,7 +201,9 @@ async def test_list_scopes_filters_sort_and_paging(api):
     everything = {t["_id"] for t in mine} | {theirs["_id"]}
     found, total = await ids(limit="100")
     assert set(found) == everything and total == 4
-    assert found[0] == theirs["_id"]  # default: newest update first
+    # Default: newest update first, ties (same millisecond) broken by _id ascending.
+    newest_first = sorted(sorted(mine + [theirs], key=lambda t: t["_id"]), key=lambda t: t["updatedAt"], reverse=True)
+    assert found == [t["_id"] for t in newest_first]
     assert set((await ids(scope="owned"))[0]) == {t["_id"] for t in mine}
     assert (await ids(scope="assigned"))[0] == [theirs["_id"]]
     assert (await ids(scope="assigned", assignedTo=other.id)) == ([], 0)
