@@ -81,7 +81,12 @@ def create_app(settings: Settings | None = None, *, store: object | None = None)
     elif not isinstance(store, (SqliteStore, MongoStore)):
         store = store_from_database(store)
 
-    services = Services.build(store, settings)
+    cluster = None
+    if settings.redis_url:
+        from .cluster.node import ClusterNode
+
+        cluster = ClusterNode(settings)
+    services = Services.build(store, settings, login_limit=cluster.login_limit if cluster else None)
     middlewares = [error_middleware]
     if settings.cors_origins:
         middlewares.insert(0, cors_middleware(settings.cors_origins))
@@ -92,11 +97,8 @@ def create_app(settings: Settings | None = None, *, store: object | None = None)
     app[STORE] = store
     app[SERVICES] = services
 
-    cluster = None
-    if settings.redis_url:
-        from .cluster.node import ClusterNode
-
-        cluster = app[CLUSTER] = ClusterNode(settings, services.events)
+    if cluster is not None:
+        app[CLUSTER] = cluster
         app.cleanup_ctx.append(cluster.lifespan)  # after the store, before the gateway
 
     setup_routes(app)  # each route that needs a token checks it itself

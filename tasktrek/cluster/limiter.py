@@ -11,6 +11,8 @@ import hashlib
 import secrets
 
 from ..errors import TooManyRequests
+from ..services.users import LoginLimiter
+from .connection import UNAVAILABLE
 
 # KEYS: the key. ARGV: window ms, max failures. → 0 if allowed, else ms until a failure expires.
 CHECK = """
@@ -31,7 +33,11 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 
 
 class RedisLoginLimiter:
+    """While Redis does not answer, failures are counted in this process instead (each node
+    then allows the limit on its own), so that logins never fail because of Redis."""
+
     def __init__(self, redis, prefix: str, max_failures: int, window_seconds: float) -> None:
+        self.fallback = LoginLimiter(max_failures, window_seconds)
         self.redis = redis
         self.prefix = f"{prefix}login:"
         self.max_failures = max_failures
@@ -42,14 +48,25 @@ class RedisLoginLimiter:
     def _key(self, key: tuple[str, ...]) -> str:
         return self.prefix + hashlib.sha256("\0".join(key).encode()).hexdigest()
 
-    async def check(self, key: tuple[str, ...]) -> None:
+    async def check(self, key: tuple[str, str]) -> None:
         """Raise TooManyRequests when this key has used up its failures in the window."""
-        wait_ms = await self._check(keys=[self._key(key)], args=[self.window_ms, self.max_failures])
+        try:
+            wait_ms = await self._check(keys=[self._key(key)], args=[self.window_ms, self.max_failures])
+        except UNAVAILABLE:
+            await self.fallback.check(key)
+            return
         if wait_ms:
             raise TooManyRequests(retry_after=-(-int(wait_ms) // 1000))
 
-    async def failed(self, key: tuple[str, ...]) -> None:
-        await self._failed(keys=[self._key(key)], args=[self.window_ms, secrets.token_hex(8)])
+    async def failed(self, key: tuple[str, str]) -> None:
+        try:
+            await self._failed(keys=[self._key(key)], args=[self.window_ms, secrets.token_hex(8)])
+        except UNAVAILABLE:
+            await self.fallback.failed(key)
 
-    async def succeeded(self, key: tuple[str, ...]) -> None:
-        await self.redis.delete(self._key(key))
+    async def succeeded(self, key: tuple[str, str]) -> None:
+        await self.fallback.succeeded(key)
+        try:
+            await self.redis.delete(self._key(key))
+        except UNAVAILABLE:
+            pass

@@ -12,10 +12,10 @@ log = logging.getLogger(__name__)
 
 
 class ClusterNode:
-    def __init__(self, settings, publisher) -> None:
+    def __init__(self, settings) -> None:
         from . import connection
         from .bus import StreamBus
-        from .relay import Relay
+        from .limiter import RedisLoginLimiter
 
         self._connection = connection
         self.url = settings.redis_url
@@ -25,11 +25,23 @@ class ClusterNode:
         # No connection is made before the first command (in `lifespan`).
         self.redis = connection.connect(self.url, name=f"tasktrek-{self.node_id}")
         self.bus = StreamBus(self.redis, f"{self.prefix}bus", self.node_id, self._on_message)
-        self.relay = Relay(publisher, self.bus)
+        self.login_limit = RedisLoginLimiter(
+            self.redis, self.prefix, settings.login_max_failures, settings.login_window_seconds
+        )
+        self.relay = None  # built for the gateway by `relay_for`
         self.presence = None  # built by the gateway through `make_presence`
 
     async def _on_message(self, message) -> None:
-        await self.relay.on_message(message)
+        if self.relay is not None:
+            await self.relay.on_message(message)
+
+    def relay_for(self, publisher):
+        """The gateway's event source and announcement emitter: what `publisher` (the
+        services') publishes goes to every node, and every node's comes here."""
+        from .relay import Relay
+
+        self.relay = Relay(publisher, self.bus)
+        return self.relay
 
     def make_presence(self, grace_seconds: float, on_offline: Callable[[str], None], clock=None):
         """The gateway's presence backend: shared by every node through Redis."""

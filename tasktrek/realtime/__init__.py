@@ -26,7 +26,8 @@ def setup_realtime(app: web.Application, settings, services, *, cluster=None, **
     `cluster` node (tasktrek.cluster.node), events, presence and announcements span every node."""
     shared = {}
     if cluster is not None:
-        shared = dict(presence=cluster.make_presence, events=cluster.relay, everywhere=cluster.relay)
+        relay = cluster.relay_for(services.events)
+        shared = dict(presence=cluster.make_presence, events=relay, everywhere=relay)
     gateway = Gateway(
         services,
         RealtimeOptions.from_settings(settings, **overrides),

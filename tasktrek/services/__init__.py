@@ -9,7 +9,7 @@ from ..settings import Settings
 from ..store import Store
 from .notifications import NotificationService
 from .tasks import TaskFilter, TaskService
-from .users import UserService
+from .users import FailedLoginLimit, UserService
 
 __all__ = ["Services", "TaskFilter", "TaskService", "UserService", "NotificationService"]
 
@@ -22,11 +22,12 @@ class Services:
     events: EventPublisher
 
     @classmethod
-    def build(cls, store: Store, settings: Settings) -> "Services":
+    def build(cls, store: Store, settings: Settings, *, login_limit: FailedLoginLimit | None = None) -> "Services":
+        """`login_limit`: where failed logins are counted (this process by default)."""
         events = EventPublisher()
         notifications = NotificationService(store, events)
         return cls(
-            users=UserService(store, events, settings),
+            users=UserService(store, events, settings, limiter=login_limit),
             tasks=TaskService(store, events, notifications),
             notifications=notifications,
             events=events,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict, deque
+from typing import Protocol
 
 import bcrypt
 import jwt
@@ -22,6 +23,18 @@ INVALID_TOKEN = "invalid token"
 ACCOUNT_DISABLED = "account disabled"
 MAX_PASSWORD_BYTES = 72  # bcrypt's limit
 CURRENT_HASH_PREFIX = b"$2b$"  # what bcrypt makes; bcryptjs (the Node service) made $2a$
+
+
+class FailedLoginLimit(Protocol):
+    """Where failed logins are counted: this process (`LoginLimiter`) or, in cluster mode,
+    Redis for every node (`tasktrek.cluster.limiter.RedisLoginLimiter`)."""
+
+    async def check(self, key: tuple[str, str]) -> None:
+        """Raise TooManyRequests when this key has used up its failures in the window."""
+
+    async def failed(self, key: tuple[str, str]) -> None: ...
+
+    async def succeeded(self, key: tuple[str, str]) -> None: ...
 
 
 class LoginLimiter:
@@ -45,13 +58,13 @@ class LoginLimiter:
             failures.popleft()
         return failures
 
-    def check(self, key: tuple[str, str]) -> None:
+    async def check(self, key: tuple[str, str]) -> None:
         """Raise TooManyRequests when this key has used up its failures in the window."""
         failures = self._recent(key)
         if len(failures) >= self.max_failures:
             raise TooManyRequests(retry_after=max(1, int(failures[0] + self.window - self.clock()) + 1))
 
-    def failed(self, key: tuple[str, str]) -> None:
+    async def failed(self, key: tuple[str, str]) -> None:
         failures = self._recent(key)
         failures.append(self.clock())
         self._failures[key] = failures
@@ -59,19 +72,20 @@ class LoginLimiter:
         while len(self._failures) > self.max_keys:
             self._failures.popitem(last=False)
 
-    def succeeded(self, key: tuple[str, str]) -> None:
+    async def succeeded(self, key: tuple[str, str]) -> None:
         self._failures.pop(key, None)
 
 
 class UserService:
-    def __init__(self, store: Store, events: EventPublisher, settings: Settings):
+    def __init__(self, store: Store, events: EventPublisher, settings: Settings, *,
+                 limiter: FailedLoginLimit | None = None):
         self.store = store
         self.events = events
         self.secret = settings.jwt_secret
         self.token_ttl = settings.token_ttl_seconds
         self.rounds = settings.bcrypt_rounds
         self.registration_open = settings.registration == "open"
-        self.limiter = LoginLimiter(settings.login_max_failures, settings.login_window_seconds)
+        self.limiter = limiter or LoginLimiter(settings.login_max_failures, settings.login_window_seconds)
         self._decoy_hash: bytes | None = None
 
     # -- passwords, off the event loop ------------------------------------------------
@@ -166,13 +180,13 @@ class UserService:
 
     async def login(self, email: str, password: str, client: str) -> tuple[dict, str]:
         key = (email, client)
-        self.limiter.check(key)
+        await self.limiter.check(key)
         user = await self.store.get_user_by_email(email)
         hashed = user["passwordHash"].encode() if user else await self._decoy()
         if not await self._verify(password, hashed) or user is None:
-            self.limiter.failed(key)
+            await self.limiter.failed(key)
             raise Unauthorized(INVALID_CREDENTIALS)
-        self.limiter.succeeded(key)
+        await self.limiter.succeeded(key)
         if user.get("disabledAt") is not None:  # said only to whoever knows the password
             raise Forbidden(ACCOUNT_DISABLED)
         if self._needs_rehash(hashed):

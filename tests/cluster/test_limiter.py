@@ -44,3 +44,15 @@ async def test_failures_expire_with_the_window(make_client, prefix, redis):
     members = await redis.zrange(key, 0, -1, withscores=True)
     await redis.zadd(key, {members[0][0]: members[0][1] - 61_000})  # as if the failure were old
     await limiter.check(KEY)
+
+
+async def test_without_redis_each_node_counts_on_its_own(make_client, prefix, redis_proxy, redis_url):
+    from .conftest import db_of
+
+    limiter = RedisLoginLimiter(make_client(redis_proxy.url(db_of(redis_url))), prefix, max_failures=2, window_seconds=60)
+    await redis_proxy.stop()
+    await limiter.failed(KEY)
+    await limiter.check(KEY)
+    await limiter.failed(KEY)
+    with pytest.raises(TooManyRequests):
+        await limiter.check(KEY)  # logins go on being limited, never fail for Redis

@@ -180,3 +180,15 @@ async def test_while_redis_is_away_rest_serves_and_delivery_resumes_with_nothing
         assert (await client.event("task:updated"))["title"] == "after"
         await client.barrier()
         assert len(client.received("task:updated")) == 6
+
+
+async def test_the_login_limit_is_shared_by_the_nodes(cluster):
+    a, b = await cluster(2)
+    user = await a.register("target")
+    wrong = {"email": user.email, "password": "not the password"}
+    for n in range(10):  # the limit: 10 failures per email and address, half through each node
+        status, _ = await (a if n % 2 else b).request("POST", "/api/users/login", json=wrong)
+        assert status == 401
+    for node in (a, b):
+        status, body = await node.request("POST", "/api/users/login", json=wrong)
+        assert status == 429, body
