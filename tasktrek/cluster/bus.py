@@ -30,6 +30,7 @@ SEND_BATCH = 200  # messages sent per round trip
 DEFAULT_MAXLEN = 100_000
 DEFAULT_MAX_PENDING = 100_000
 MAX_PUBLISHERS_REMEMBERED = 1000
+STOP_SECONDS = 1.0
 FIELD = "m"
 
 Deliver = Callable[[Any], Awaitable[None]]
@@ -79,6 +80,7 @@ class StreamBus:
         self._failing = False  # the last send failed: Redis is unreachable
         self._progress = Pulse()
         self._tasks: list[asyncio.Task] = []
+        self._closing = False
 
     # --- publishing ----------------------------------------------------------------------
 
@@ -121,6 +123,8 @@ class StreamBus:
                         pipe.xadd(self.key, {FIELD: data}, maxlen=self.maxlen, approximate=True)
                     await pipe.execute()
             except UNAVAILABLE as exc:
+                if self._closing:
+                    return
                 if failures == 0:
                     log.warning("Redis unreachable (%s): %d message(s) wait to be published", reason(exc), len(self._pending))
                     self._failing = True
@@ -156,6 +160,8 @@ class StreamBus:
                     log.info("reading the bus %s after entry %s", self.key, self.last_id)
                 answer = await self.redis.xread({self.key: self.last_id}, count=READ_COUNT, block=BLOCK_MS)
             except UNAVAILABLE as exc:
+                if self._closing:
+                    return
                 if failures == 0:
                     log.warning("Redis unreachable (%s): delivery across nodes paused, retrying", reason(exc))
                 await asyncio.sleep(retry_delay(failures))
@@ -190,6 +196,7 @@ class StreamBus:
     # --- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> None:
+        self._closing = False
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._read_loop()), loop.create_task(self._send_loop())]
 
@@ -208,10 +215,16 @@ class StreamBus:
                 await asyncio.wait_for(self._idle.wait(), flush_timeout)
             except TimeoutError:
                 log.warning("closing with %d unpublished message(s): Redis unreachable", len(self._pending))
+        self._closing = True
         for task in self._tasks:
             task.cancel()
         if self._tasks:
-            await asyncio.wait(self._tasks)
+            _, stuck = await asyncio.wait(self._tasks, timeout=STOP_SECONDS)
+            if stuck:
+                # A blocking read does not always give way to cancellation inside redis-py:
+                # breaking its connection ends it.
+                await self.redis.connection_pool.disconnect()
+                await asyncio.wait(stuck, timeout=STOP_SECONDS)
         self._tasks = []
 
     def stats(self) -> dict[str, int]:

@@ -17,6 +17,7 @@ from tests.realtime.harness import Harness
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "cluster-test-secret-" + "x" * 40
 START_TIMEOUT = 30.0
+STOP_TIMEOUT = 15.0  # aiohttp's shutdown takes at most a few seconds (cli.SHUTDOWN_TIMEOUT_SECONDS)
 READING = "reading the bus"  # what a node logs once its bus is read (bus.py)
 
 
@@ -76,7 +77,12 @@ class NodeProcess(Harness):
         assert self.proc is not None
         if self.proc.returncode is None:
             self.proc.send_signal(signal.SIGTERM)
-        status = await asyncio.wait_for(self.proc.wait(), START_TIMEOUT)
+        try:
+            status = await asyncio.wait_for(self.proc.wait(), STOP_TIMEOUT)
+        except TimeoutError:
+            self.kill()
+            await self.wait()
+            raise AssertionError(f"node {self.name} did not stop on SIGTERM: " + "\n".join(self.log[-30:])) from None
         if self._reader is not None:
             await self._reader
         return status
