@@ -16,7 +16,7 @@ WEB_VENDOR := tasktrek/web/vendor
 FUZZ_EXAMPLES ?= 1000
 FUZZ_SEED ?= random
 
-.PHONY: run test fuzz bench bench-smoke clean web-vendor
+.PHONY: run test demo fuzz bench bench-smoke clean web-vendor
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "TaskTrek needs Python 3.11+"'
@@ -53,6 +53,10 @@ web-vendor: tests/js/node_modules/.package-lock.json
 
 run: $(VENV)/.installed
 	$(BIN)/python run.py
+
+# The README's curl walkthrough against a running server (API=... to point elsewhere).
+demo:
+	bash scripts/demo.sh
 
 test: $(VENV)/.installed-test tests/js/node_modules/.package-lock.json $(CHROMIUM)
 	TASKTREK_TEST_REDIS_URL=$(TASKTREK_TEST_REDIS_URL) TASKTREK_TEST_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest $(PYTEST_ARGS)
