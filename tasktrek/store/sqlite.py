@@ -213,22 +213,26 @@ class SqliteStore:
 
     # plumbing: every statement goes through these, so every error is translated
 
-    async def _fetchall(self, sql: str, params=()) -> list[sqlite3.Row]:
-        if self._db is None:
+    # `db`: the connection being opened (set up and migrated before anything else may use it).
+
+    async def _fetchall(self, sql: str, params=(), *, db: aiosqlite.Connection | None = None) -> list[sqlite3.Row]:
+        db = db or self._db
+        if db is None:
             raise StoreUnavailable()
         with _unavailable_when_unusable():
-            return list(await self._db.execute_fetchall(sql, params))
+            return list(await db.execute_fetchall(sql, params))
 
-    async def _fetchone(self, sql: str, params=()) -> sqlite3.Row | None:
-        rows = await self._fetchall(sql, params)
+    async def _fetchone(self, sql: str, params=(), *, db: aiosqlite.Connection | None = None) -> sqlite3.Row | None:
+        rows = await self._fetchall(sql, params, db=db)
         return rows[0] if rows else None
 
-    async def _execute(self, sql: str, params=()) -> int:
+    async def _execute(self, sql: str, params=(), *, db: aiosqlite.Connection | None = None) -> int:
         """Run one statement; return the number of rows it changed."""
-        if self._db is None:
+        db = db or self._db
+        if db is None:
             raise StoreUnavailable()
         with _unavailable_when_unusable():
-            async with self._db.execute(sql, params) as cursor:
+            async with db.execute(sql, params) as cursor:
                 return cursor.rowcount
 
     # lifecycle
@@ -244,47 +248,48 @@ class SqliteStore:
             raise StoreUnavailable(f"{self.path} is a directory")
         with _unavailable_when_unusable():
             # Autocommit: each statement is its own transaction unless we BEGIN one.
-            self._db = await aiosqlite.connect(self.path, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
+            db = await aiosqlite.connect(self.path, isolation_level=None)
+        db.row_factory = sqlite3.Row
         try:
-            await self._execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+            await self._execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}", db=db)
             try:
-                await self._execute("PRAGMA journal_mode = WAL")
+                await self._execute("PRAGMA journal_mode = WAL", db=db)
             except StoreUnavailable as exc:
                 if "not a database" in str(exc.__cause__):
                     raise IncompatibleDatabase(f"{self.source}: {self.path.absolute()} is not a SQLite database") from None
                 raise
-            await self._execute("PRAGMA synchronous = NORMAL")  # durable enough under WAL, much faster
-            await self._execute("PRAGMA foreign_keys = ON")
-            await self._migrate()
+            await self._execute("PRAGMA synchronous = NORMAL", db=db)  # durable enough under WAL, much faster
+            await self._execute("PRAGMA foreign_keys = ON", db=db)
+            await self._migrate(db)
         except BaseException:
-            await self.close()
+            await db.close()
             raise
+        self._db = db  # only now: requests meanwhile are answered 503, never see a half-made schema
 
-    async def _migrate(self) -> None:
-        await self._execute("BEGIN IMMEDIATE")  # a second process starting now waits, then sees our work
+    async def _migrate(self, db: aiosqlite.Connection) -> None:
+        await self._execute("BEGIN IMMEDIATE", db=db)  # a second process starting now waits, then sees our work
         try:
-            (version,) = await self._fetchone("PRAGMA user_version")
+            (version,) = await self._fetchone("PRAGMA user_version", db=db)
             if version > len(MIGRATIONS):
                 raise IncompatibleDatabase(
                     f"{self.source}: {self.path.absolute()} has schema version {version}, newer than this "
                     f"TaskTrek's ({len(MIGRATIONS)}): run a newer TaskTrek"
                 )
             if version == 0:
-                await self._refuse_foreign_tables()
+                await self._refuse_foreign_tables(db)
             for statements in MIGRATIONS[version:]:
                 for statement in statements:
-                    await self._execute(statement)
-            await self._execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
-            await self._execute("COMMIT")
+                    await self._execute(statement, db=db)
+            await self._execute(f"PRAGMA user_version = {len(MIGRATIONS)}", db=db)
+            await self._execute("COMMIT", db=db)
         except BaseException:
-            if self._db.in_transaction:
-                await self._db.rollback()
+            if db.in_transaction:
+                await db.rollback()
             raise
 
-    async def _refuse_foreign_tables(self) -> None:
+    async def _refuse_foreign_tables(self, db: aiosqlite.Connection) -> None:
         """A file without TaskTrek's schema version must hold no tables: it is someone else's."""
-        rows = await self._fetchall("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        rows = await self._fetchall("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'", db=db)
         if rows:
             raise IncompatibleDatabase(
                 f"{self.source}: {self.path.absolute()} holds tables TaskTrek does not know "
