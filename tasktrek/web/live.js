@@ -7,7 +7,7 @@ const TASK_EVENTS = ["task:created", "task:updated", "task:assigned", "task:dele
 const BACK_NOTICE_MS = 4000; // how long "back online" stays before the line clears
 
 export class Live {
-  constructor({ base, token, status, onFresh, onTask, onNotifications, onUnread, onPresence, parties, onRefused, onServerClosed }) {
+  constructor({ base, token, status, onFresh, onTask, onNotifications, onUnread, onPresence, parties, onServerClosed }) {
     this.status = status;
     this.parties = parties;
     this.onPresence = onPresence;
@@ -26,16 +26,15 @@ export class Live {
       if (this.closed) return;
       this.wasDown = true;
       this.showState();
-      // The server ended the session (a logout elsewhere, a restart): socket.io does not
+      // The server ended the session (a logout elsewhere, a shutdown): socket.io does not
       // come back by itself; the board checks its token and reconnects.
       if (reason === "io server disconnect") onServerClosed();
     });
-    this.socket.on("connect_error", (error) => {
-      if (!this.socket.active) onRefused(error); // refused by the server: "invalid token"
-      else {
-        this.wasDown = true;
-        this.showState();
-      }
+    this.socket.on("connect_error", () => {
+      this.wasDown = true;
+      this.showState();
+      // Refused by the server ("invalid token", "database unavailable"): no retry by itself.
+      if (!this.socket.active) onServerClosed();
     });
     for (const name of TASK_EVENTS) this.socket.on(name, (task) => onTask(task));
     this.socket.on("notification:new", () => onNotifications());

@@ -6,6 +6,7 @@ import { People, Tasks, onBoard } from "./state.js";
 import { keepingFocus, renderBoard, renderNotifications, renderTrash } from "./view.js";
 
 const TOKEN_KEY = "tasktrek.token"; // sessionStorage: one user per tab, kept across reloads
+const RETRY_LIVE_MS = 3000; // after the server closed or refused the live connection
 const base = new URL("../", import.meta.url); // where the board is served, under any prefix
 const $ = (id) => document.getElementById(id);
 
@@ -70,16 +71,16 @@ async function startSession(token, me) {
       renderAll();
     },
     parties: () => session.tasks.parties(session.me._id),
-    onRefused: () => endSession("Your session has ended. Please log in again."),
     onServerClosed: () => checkSession(),
   });
 }
 
-// A 401 ends the session (Api's onUnauthorized); any other answer means the token is good.
+// The server closed or refused the live session. A 401 from the API ends the board's session
+// too (Api's onUnauthorized); otherwise the token is good and the socket tries again shortly.
 async function checkSession() {
   const current = session;
   const unauthorized = await api.me().then(() => false, (error) => error.status === 401);
-  if (!unauthorized && session === current) current.live.reconnect();
+  if (!unauthorized && session === current) setTimeout(() => current.live.reconnect(), RETRY_LIVE_MS);
 }
 
 function endSession(message) {

@@ -136,6 +136,9 @@ export async function staleTab(browser) {
   await card(column(annPage, "Done"), renamed).waitFor();
   await callApi(bobToken, "PATCH", `tasks/${taskId}/status`, { status: "done" }); // a no-op, still done
   assert.equal(await card(column(stale, "To do"), title).count(), 1, "the stale tab did not get the changes while offline");
+  await card(column(stale, "To do"), title).getByLabel("Status", { exact: true }).selectOption("in-progress");
+  await alertSays(stale, "The server cannot be reached. Check your connection and try again.");
+  await card(column(stale, "To do"), title).waitFor(); // the card stays where the server has it
 
   // Back: the socket reconnects, the line clears, and the board is current.
   const reconnected = stale.waitForEvent("websocket");

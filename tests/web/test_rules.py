@@ -1,4 +1,5 @@
-"""The board's data rules (tasktrek/web/state.js) under Node's own test runner."""
+"""The board's rules that need no browser (tasktrek/web/state.js, api.js's readableError),
+under Node's own test runner."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-TEST = Path(__file__).resolve().parent.parent / "js" / "board" / "state.test.mjs"
+TEST = Path(__file__).resolve().parent.parent / "js" / "board" / "rules.test.mjs"
 
 
-def test_board_state_rules():
+def test_board_rules():
     node = shutil.which("node")
     assert node, "node is not installed: the board's script tests need Node.js 18+"
     run = subprocess.run([node, "--test", str(TEST)], capture_output=True, text=True, timeout=60)

@@ -1,6 +1,7 @@
-// The board's data rules on their own (tasktrek/web/state.js has no DOM): node --test.
+// The board's rules on their own, without a browser (state.js and readableError use no DOM): node --test.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { readableError } from "../../../tasktrek/web/api.js";
 import { People, Tasks, onBoard, otherParty } from "../../../tasktrek/web/state.js";
 
 const ANN = "a".repeat(24);
@@ -50,4 +51,17 @@ test("people learned are remembered per user, with a fallback name for strangers
   assert.equal(again.email(BOB), "bob@example.com");
   assert.equal(again.name(CAROL, "a teammate"), "a teammate");
   assert.equal(new People(store, { _id: CAROL, name: "Carol" }).name(BOB, "?"), "?");
+});
+
+test("API errors read as sentences", () => {
+  assert.equal(readableError(403, { message: "registration is closed" }), "Not allowed: registration is closed.");
+  assert.equal(readableError(404, { message: "not found" }), "Not found: it was deleted or is no longer shared with you.");
+  assert.match(readableError(412, { message: "precondition failed" }), /^Someone else changed this task meanwhile\./);
+  assert.equal(readableError(429, { message: "too many requests" }, "840"), "Too many failed attempts. Try again in 14 minutes.");
+  assert.equal(readableError(429, {}, "30"), "Too many failed attempts. Try again in 1 minute.");
+  assert.equal(readableError(400, { message: "validation failed", errors: { title: ["Too long."] } }), "Please check the form: title: Too long.");
+  assert.equal(readableError(401, { message: "invalid credentials" }), "Wrong email or password.");
+  assert.equal(readableError(401, { message: "invalid token" }), "Your session has ended. Please log in again.");
+  assert.equal(readableError(0), "The server cannot be reached. Check your connection and try again.");
+  assert.equal(readableError(500, null), "Something went wrong (500).");
 });
