@@ -84,7 +84,7 @@ export class Live {
     const asked = ++this.presenceAsked;
     const userIds = [...this.parties()];
     this.socket.timeout(10000).emit("presence:get", { userIds }, (error, answer) => {
-      if (error || asked !== this.presenceAsked || !Array.isArray(answer?.users)) return;
+      if (error || this.closed || asked !== this.presenceAsked || !Array.isArray(answer?.users)) return;
       this.online = new Set(answer.users);
       this.onPresence(new Set(this.online));
     });

@@ -67,6 +67,7 @@ async function startSession(token, me) {
     onNotifications: () => reloadNotifications(),
     onUnread: (unread) => setUnread(unread),
     onPresence: (online) => {
+      if (!session) return;
       session.online = online;
       renderAll();
     },
@@ -79,6 +80,7 @@ async function startSession(token, me) {
 // too (Api's onUnauthorized); otherwise the token is good and the socket tries again shortly.
 async function checkSession() {
   const current = session;
+  if (!current) return;
   const unauthorized = await api.me().then(() => false, (error) => error.status === 401);
   if (!unauthorized && session === current) setTimeout(() => current.live.reconnect(), RETRY_LIVE_MS);
 }
