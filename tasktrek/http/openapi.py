@@ -39,7 +39,7 @@ def precise_types(self, field, ret: dict, **kwargs) -> dict:
     if "anyOf" in described:  # a union: no single type or format of the base class applies
         ret.pop("type", None)
         ret.pop("format", None)
-        return {"anyOf": described["anyOf"] + ([{"type": "null"}] if field.allow_none else [])}
+        return {**described, "anyOf": described["anyOf"] + ([{"type": "null"}] if field.allow_none else [])}
     for key in [k for k, v in described.items() if v is None]:  # None: the base class's keyword does not apply
         ret.pop(key, None)
     return {k: v for k, v in described.items() if v is not None}

@@ -7,6 +7,7 @@ maps to) so that the OpenAPI document describes what it accepts.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta, timezone
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates
@@ -36,7 +37,13 @@ class LowerEmail(fields.Email):
 
 
 ID_PATTERN = "^[0-9a-f]{24}$"
-ISO_DATE_OR_DATE_TIME = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
+# A date-time on the first or last storable day with an offset that may push it out of the
+# years 1-9999 is refused as a whole, overflowing or not, so that the document can say which.
+EDGE_OF_TIME = r"^(0001-01-01.+\+|9999-12-31.+-)"
+ISO_DATE_OR_DATE_TIME = {
+    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
+    "not": {"type": "string", "pattern": EDGE_OF_TIME},
+}
 
 
 def choice_list_pattern(choices, prefix: str = "") -> str:
@@ -74,6 +81,8 @@ def parse_iso_instant(value) -> tuple[datetime, bool] | None:
     if not isinstance(value, str) or not 10 <= len(value) <= 40:
         return None
     text = value.strip()
+    if re.match(EDGE_OF_TIME, text):
+        return None
     try:
         if len(text) == 10:
             return datetime.combine(date.fromisoformat(text), time(), timezone.utc), True
@@ -81,7 +90,7 @@ def parse_iso_instant(value) -> tuple[datetime, bool] | None:
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=timezone.utc)
         return to_ms(parsed), False
-    except (ValueError, OverflowError):  # OverflowError: an offset pushing past year 1 or 9999
+    except (ValueError, OverflowError):  # OverflowError: cannot happen past EDGE_OF_TIME; kept as a guard
         return None
 
 

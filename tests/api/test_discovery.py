@@ -151,6 +151,12 @@ EDGE_QUERIES = [
     ("/api/tasks", "priority", "high,high"),
     ("/api/users/lookup", "email", "é" * 254),  # percent-encoded, still within the request line
     ("/api/users/lookup", "email", "a" * 255),
+    # `make fuzz` found this one: an instant that its offset pushes before year 1.
+    ("/api/tasks", "dueBefore", "0001-01-01T00:01:00+01:01"),
+    ("/api/tasks", "dueBefore", "0001-01-01T05:00:00-01:00"),
+    ("/api/tasks", "dueAfter", "9999-12-31T23:00:00-01:00"),
+    ("/api/tasks", "dueAfter", "9999-12-31T23:00:00+01:00"),
+    ("/api/tasks", "dueAfter", "9999-12-31"),
 ]
 EDGE_TITLES = ["  " + "a" * 200 + " ", "a" * 201, "   ", "\u3000a\u3000", "a"]
 
@@ -160,10 +166,21 @@ async def test_document_and_server_agree_on_edge_query_values(api, path, name, v
     user = await api.register()
     _, document = await api.call("GET", "/api/openapi.json")
     schema = _parameter_schema(document, path, "get", name)
-    valid = jsonschema.Draft202012Validator(schema).is_valid(value)
+    valid = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).is_valid(value)
     resp, body = await api.call("GET", path, user, params={name: value})
     assert resp.content_type == "application/json"
     assert (resp.status != 400) == valid, (resp.status, body, valid)
+
+
+@pytest.mark.parametrize("due", ["0001-01-01T00:30:00+01:00", "0001-01-01T00:00:00+00:00", "0001-01-01T05:00:00-01:00",
+                                 "9999-12-31T23:30:00-01:00", "9999-12-31", None])
+async def test_document_and_server_agree_on_edge_due_dates(api, due):
+    user = await api.register()
+    _, document = await api.call("GET", "/api/openapi.json")
+    schema = {**_body_property(document, "/api/tasks", "post", "dueDate"), "components": document["components"]}
+    valid = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).is_valid(due)
+    resp, body = await api.call("POST", "/api/tasks", user, json={"title": "due", "dueDate": due})
+    assert (resp.status == 201) == valid, (resp.status, body, valid)
 
 
 @pytest.mark.parametrize("title", EDGE_TITLES, ids=repr)
