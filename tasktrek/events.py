@@ -1,85 +1,87 @@
-"""Domain events and the in-process publisher services use to announce state changes.
+"""What the core tells the rest of the system after a change, and the in-process publisher.
 
-Services publish after the change is stored; subscribers (the real-time gateway, tests)
-receive every event in publication order. Nothing here knows about sockets.
+- `LogEntry`: one event of the durable event log. The services write it in the same
+  transaction as the change that caused it (store `apply`), with everything delivery needs:
+  the event's name and payload, and its recipients as the core computed them: user ids
+  (their user rooms), task ids (their task rooms), users who lose access to a task (their
+  sockets leave its room) and users who gained it (presence introduces them). A small typed
+  record with a stable offset, serializable to JSON, so that another delivery backend (a
+  shared stream between processes) can carry it unchanged.
+- `NotificationsReadAll`, `UserLoggedOut`: signals that are not logged (nothing is replayed
+  for them: a recovering client gets a fresh `notification:count`, a logged-out one cannot
+  recover).
+
+Services publish after the change committed; subscribers (the real-time delivery, tests)
+receive everything in publication order. Nothing here knows about sockets.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Literal, Union
+from dataclasses import asdict, dataclass
+from typing import Any, Awaitable, Callable, Union
 
 log = logging.getLogger(__name__)
 
-TaskChange = Literal["created", "updated", "assigned", "unassigned", "deleted", "restored"]
-NotificationChange = Literal["created", "updated"]
+TASK_CREATED = "task:created"
+TASK_UPDATED = "task:updated"
+TASK_ASSIGNED = "task:assigned"
+TASK_DELETED = "task:deleted"
+TASK_RESTORED = "task:restored"
+NOTIFICATION_NEW = "notification:new"
+NOTIFICATION_UPDATED = "notification:updated"
+LOGGED_EVENTS = (TASK_CREATED, TASK_UPDATED, TASK_ASSIGNED, TASK_DELETED, TASK_RESTORED,
+                 NOTIFICATION_NEW, NOTIFICATION_UPDATED)
 
 
-@dataclass(frozen=True)
-class TaskEvent:
-    """A task changed. `task` is the task after the change (domain dict, REST field names)."""
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    event: str  # one of LOGGED_EVENTS
+    payload: dict[str, Any]  # exactly what clients receive (JSON types only)
+    users: tuple[str, ...] = ()  # whose user rooms receive it
+    tasks: tuple[str, ...] = ()  # whose task rooms receive it
+    leaving: tuple[str, ...] = ()  # users whose sockets leave the rooms of `tasks` afterwards
+    gained: tuple[str, ...] = ()  # users who just gained access to the task
+    offset: str = ""  # given by the store when the entry is written; ordered, opaque to clients
+    at: float = 0.0  # when it was written (epoch seconds)
 
-    change: TaskChange
-    task: dict
-    actor: str
-    # For assigned/unassigned: who held the task before (None if nobody).
-    previous_assignee: str | None = None
-    # Users whose view of the task changed: owner, current and previous assignee.
-    affected: frozenset[str] = field(default_factory=frozenset)
-    # Users who could see the task before this change and cannot any more (an unassigned
-    # or replaced assignee; the assignee of a deleted task).
-    lost_access: frozenset[str] = field(default_factory=frozenset)
-    # Users who cannot have seen the task before this change and can now (its owner and
-    # assignee when it is created; a new assignee; the assignee of a restored task).
-    gained_access: frozenset[str] = field(default_factory=frozenset)
+    def reaches(self, user_id: str, task_ids: set[str] | frozenset[str]) -> bool:
+        """Whether a socket of `user_id` that is in the rooms of `task_ids` receives it."""
+        return user_id in self.users or any(task in task_ids for task in self.tasks)
 
-    @property
-    def task_id(self) -> str:
-        return self.task["_id"]
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
 
-
-@dataclass(frozen=True)
-class NotificationEvent:
-    """A notification was stored (created) or marked read/unread (updated)."""
-
-    change: NotificationChange
-    notification: dict
-    actor: str
-
-    @property
-    def recipient(self) -> str:
-        return self.notification["user"]
+    @classmethod
+    def from_json(cls, text: str) -> "LogEntry":
+        data = json.loads(text)
+        for name in ("users", "tasks", "leaving", "gained"):
+            data[name] = tuple(data[name])
+        return cls(**data)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NotificationsReadAll:
     """Every unread notification of `user_id` was marked read at once."""
 
     user_id: str
     modified: int
 
-    @property
-    def actor(self) -> str:
-        return self.user_id
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UserLoggedOut:
     user_id: str
 
-    @property
-    def actor(self) -> str:
-        return self.user_id
 
-
-DomainEvent = Union[TaskEvent, NotificationEvent, NotificationsReadAll, UserLoggedOut]
-Subscriber = Callable[[DomainEvent], Awaitable[None]]
+Published = Union[LogEntry, NotificationsReadAll, UserLoggedOut]
+Subscriber = Callable[[Published], Awaitable[None]]
 
 
 class EventPublisher:
-    """Fans each event out to the subscribers, in order; one failing subscriber does not
-    stop the others or the request that caused the event."""
+    """Fans each item out to the subscribers, in order; one failing subscriber does not
+    stop the others or the request that caused it. Subscribers must not wait on anything
+    slow (the real-time delivery only queues): a request awaits `publish`."""
 
     def __init__(self) -> None:
         self._subscribers: list[Subscriber] = []
@@ -88,9 +90,9 @@ class EventPublisher:
         self._subscribers.append(subscriber)
         return lambda: self._subscribers.remove(subscriber)
 
-    async def publish(self, event: DomainEvent) -> None:
+    async def publish(self, item: Published) -> None:
         for subscriber in list(self._subscribers):
             try:
-                await subscriber(event)
+                await subscriber(item)
             except Exception:
-                log.exception("event subscriber failed on %s", type(event).__name__)
+                log.exception("event subscriber failed on %s", type(item).__name__)

@@ -12,7 +12,6 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
-from ..views import notification_json, task_json
 from .gateway import ELSEWHERE, PATH, Gateway
 from .options import RealtimeOptions
 
@@ -31,8 +30,6 @@ def setup_realtime(app: web.Application, settings, services, *, cluster=None, **
     gateway = Gateway(
         services,
         RealtimeOptions.from_settings(settings, **overrides),
-        render_task=task_json,
-        render_notification=notification_json,
         **shared,
     )
     if cluster is not None:

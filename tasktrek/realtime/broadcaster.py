@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Hashable, Iterable, Protocol
 
+from ..events import LogEntry
 from . import engineio as eio
 from . import socketio as sio
 from .rooms import RoomRegistry
@@ -27,6 +28,8 @@ def event_frame(name: str, *args: Any) -> str:
 
 
 class Member(Hashable, Protocol):
+    recovers: bool  # opted into connection state recovery: logged events carry their offset
+
     def send_frame(self, frame: str) -> bool:
         """Queue one encoded frame without waiting; False if it was not queued."""
 
@@ -49,6 +52,21 @@ class Broadcaster:
             return 0
         frame = event_frame(name, *args)
         return sum(1 for member in recipients if member.send_frame(frame))
+
+    def emit_entry(self, entry: LogEntry, rooms: Iterable[str]) -> int:
+        """Send a logged event to every socket in any of `rooms`, each once: with its offset
+        as the last argument to sockets that opted into recovery, without it to the others
+        (each form encoded at most once)."""
+        plain = with_offset = None
+        sent = 0
+        for member in self.rooms.recipients(rooms):
+            if member.recovers:
+                with_offset = with_offset or event_frame(entry.event, entry.payload, entry.offset)
+                sent += member.send_frame(with_offset)
+            else:
+                plain = plain or event_frame(entry.event, entry.payload)
+                sent += member.send_frame(plain)
+        return sent
 
     def members(self, room: str) -> frozenset[Member]:
         return self.rooms.members(room)

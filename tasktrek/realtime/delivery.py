@@ -1,85 +1,76 @@
-"""Delivery: the core's events, handed to the broadcaster.
+"""Delivery: the core's log entries and signals, handed to the broadcaster.
 
-Each domain event becomes the contract's server event for the rooms that event names; users
-who lost access to a task leave its room, users who gained it are introduced to each other
-(presence), a logout disconnects the user's sockets.
+Nothing is decided here: a `LogEntry` names its event, payload and recipients (user rooms,
+task rooms), the users whose sockets leave the task's room and the users who gained access
+(presence introduces them). A logout disconnects the user's sockets; a read-all sends the
+new unread count.
+
+What the services publish is queued and delivered in order by a background task, so that a
+request never waits for sockets or for a count query.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections import deque
 
-from ..events import NotificationEvent, NotificationsReadAll, TaskEvent, UserLoggedOut
+from ..events import LogEntry, NotificationsReadAll, Published, UserLoggedOut
 from .announcer import PresenceAnnouncer
+from .background import Background
 from .broadcaster import Broadcaster, task_room, user_room
 from .session import NOTIFICATION_COUNT, Sessions
 
 log = logging.getLogger(__name__)
 
-TASK_CREATED = "task:created"
-TASK_UPDATED = "task:updated"
-TASK_ASSIGNED = "task:assigned"
-TASK_DELETED = "task:deleted"
-TASK_RESTORED = "task:restored"
-NOTIFICATION_NEW = "notification:new"
-NOTIFICATION_UPDATED = "notification:updated"
 
-TASK_EVENT_NAMES = {
-    "created": TASK_CREATED,
-    "updated": TASK_UPDATED,
-    "assigned": TASK_ASSIGNED,
-    "unassigned": TASK_ASSIGNED,
-    "deleted": TASK_DELETED,
-    "restored": TASK_RESTORED,
-}
-
-Renderer = Callable[[dict], dict]
+def entry_rooms(entry: LogEntry) -> list[str]:
+    return [*map(user_room, entry.users), *map(task_room, entry.tasks)]
 
 
 class Delivery:
-    def __init__(self, services, broadcaster: Broadcaster, sessions: Sessions, announcer: PresenceAnnouncer, *,
-                 render_task: Renderer, render_notification: Renderer) -> None:
+    def __init__(self, services, broadcaster: Broadcaster, sessions: Sessions, announcer: PresenceAnnouncer,
+                 background: Background) -> None:
         self.services = services
         self.broadcaster = broadcaster
         self.sessions = sessions
         self.announcer = announcer
-        self.render_task = render_task
-        self.render_notification = render_notification
+        self.background = background
+        self._queue: deque[Published] = deque()
+        self._draining = False
 
-    async def on_domain_event(self, event) -> None:
-        if isinstance(event, TaskEvent):
-            self._task_event(event)
-        elif isinstance(event, NotificationEvent):
-            name = NOTIFICATION_NEW if event.change == "created" else NOTIFICATION_UPDATED
-            self.broadcaster.emit(name, self.render_notification(event.notification), rooms=[user_room(event.recipient)])
-        elif isinstance(event, NotificationsReadAll):
-            room = user_room(event.user_id)
+    async def on_published(self, item: Published) -> None:
+        """The publisher's subscriber: queue, and make sure a drain is running."""
+        self._queue.append(item)
+        if not self._draining:
+            self._draining = True
+            self.background.spawn(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                item = self._queue.popleft()
+                try:
+                    await self.deliver(item)
+                except Exception:
+                    log.exception("delivering %s failed", type(item).__name__)
+        finally:
+            self._draining = False
+
+    async def deliver(self, item: Published) -> None:
+        if isinstance(item, LogEntry):
+            self.deliver_entry(item)
+        elif isinstance(item, NotificationsReadAll):
+            room = user_room(item.user_id)
             if self.broadcaster.members(room):
-                unread = await self.services.notifications.unread_count(event.user_id)
+                unread = await self.services.notifications.unread_count(item.user_id)
                 self.broadcaster.emit(NOTIFICATION_COUNT, {"unread": unread}, rooms=[room])
-        elif isinstance(event, UserLoggedOut):
-            self.sessions.disconnect_user(event.user_id)
+        elif isinstance(item, UserLoggedOut):
+            self.sessions.disconnect_user(item.user_id)
 
-    def _task_event(self, event: TaskEvent) -> None:
-        name = TASK_EVENT_NAMES.get(event.change)
-        if name is None:
-            log.warning("no real-time event for task change %r", event.change)
-            return
-        task = event.task
-        task_id = event.task_id
-        payload = {**self.render_task(task), "taskId": task_id, "actor": event.actor}
-        users = [task["user"], task.get("assignedTo")]
-        with_task_room = event.change not in ("created", "restored")
-        if name == TASK_ASSIGNED:
-            payload["assignedBy"] = event.actor
-            payload["previousAssignee"] = event.previous_assignee
-            users.append(event.previous_assignee)
-        rooms = [user_room(u) for u in users if u]
-        if with_task_room:
-            rooms.append(task_room(task_id))
-        self.broadcaster.emit(name, payload, rooms=rooms)
-        if event.lost_access:
+    def deliver_entry(self, entry: LogEntry) -> None:
+        self.broadcaster.emit_entry(entry, entry_rooms(entry))
+        if entry.leaving:
             self.sessions.revoked()
-            self.broadcaster.remove_from(task_room(task_id), event.lost_access)
-        self.announcer.introduce(event.affected, event.gained_access)
+            for task_id in entry.tasks:
+                self.broadcaster.remove_from(task_room(task_id), entry.leaving)
+        self.announcer.introduce(entry.users, frozenset(entry.gained))

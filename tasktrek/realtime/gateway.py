@@ -29,7 +29,7 @@ from . import websocket
 from .announcer import PresenceAnnouncer
 from .background import Background
 from .broadcaster import Broadcaster, Emitter
-from .delivery import Delivery, Renderer
+from .delivery import Delivery
 from .engine import EngineSocket, handshake_error
 from .options import RealtimeOptions
 from .presence import Clock, LocalPresence, OfflineCallback, Presence
@@ -83,8 +83,6 @@ class Gateway:
         services,
         options: RealtimeOptions,
         *,
-        render_task: Renderer,
-        render_notification: Renderer,
         presence: PresenceFactory = LocalPresence,
         clock: Clock | None = None,
         events: EventSource | None = None,
@@ -102,10 +100,7 @@ class Gateway:
             services.tasks, self.presence, self.broadcaster, self.background, everywhere=everywhere
         )
         self.sessions = Sessions(services, options, self.broadcaster, self.announcer)
-        self.delivery = Delivery(
-            services, self.broadcaster, self.sessions, self.announcer,
-            render_task=render_task, render_notification=render_notification,
-        )
+        self.delivery = Delivery(services, self.broadcaster, self.sessions, self.announcer, self.background)
         self._options = options
         self._closing = False
         self._unsubscribe: Callable[[], None] | None = None
@@ -183,7 +178,7 @@ class Gateway:
 
     def start(self) -> None:
         self._closing = False
-        self._unsubscribe = self.events.subscribe(self.delivery.on_domain_event)
+        self._unsubscribe = self.events.subscribe(self.delivery.on_published)
 
     async def close(self) -> None:
         """Close every socket politely (close frame 1001), wait a little for them, drop the

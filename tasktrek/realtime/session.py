@@ -53,7 +53,7 @@ PRESENCE_LIST = "presence:list"
 class Client:
     """One Socket.IO client: an Engine.IO socket and its connection to namespace "/"."""
 
-    __slots__ = ("engine", "fallback_token", "sid", "user_id", "connect_timer", "connecting")
+    __slots__ = ("engine", "fallback_token", "sid", "user_id", "connect_timer", "connecting", "recovers")
 
     def __init__(self, engine: EngineSocket, fallback_token: str | None) -> None:
         self.engine = engine
@@ -65,6 +65,7 @@ class Client:
         # but a polling session's POST still being handled when its upgraded WebSocket delivers
         # the next packet is a second, concurrent one.
         self.connecting = False
+        self.recovers = False  # opted into connection state recovery
 
     @property
     def connected(self) -> bool:

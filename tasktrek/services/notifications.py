@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..domain import is_id, new_id, utcnow
 from ..errors import NotFound
-from ..events import EventPublisher, NotificationEvent, NotificationsReadAll
-from ..store import Store
+from ..events import NOTIFICATION_NEW, NOTIFICATION_UPDATED, EventPublisher, LogEntry, NotificationsReadAll
+from ..store import ChangeSet, ReadUpdate, Store
+from ..views import notification_json
 
 MESSAGES = {
     "task_assigned": '{actor} assigned you "{title}"',
@@ -22,12 +25,11 @@ class NotificationService:
         self.store = store
         self.events = events
 
-    async def notify(self, recipient: str | None, kind: str, task: dict, actor: dict) -> None:
-        """Store a notification about `task` for `recipient` and announce it; nobody is
-        notified of their own action."""
-        if recipient is None or recipient == actor["_id"]:
-            return
-        notification = {
+    @staticmethod
+    def build(recipient: str, kind: str, task: dict, actor: dict) -> dict:
+        """A new notification about `task` for `recipient` (written by the change that
+        causes it, in the same transaction)."""
+        return {
             "_id": new_id(),
             "user": recipient,
             "type": kind,
@@ -36,8 +38,11 @@ class NotificationService:
             "read": False,
             "createdAt": utcnow(),
         }
-        await self.store.insert_notification(notification)
-        await self.events.publish(NotificationEvent("created", notification, actor["_id"]))
+
+    @staticmethod
+    def entry(notification: dict, event: str = NOTIFICATION_NEW) -> LogEntry:
+        """The log entry announcing `notification` to its recipient."""
+        return LogEntry(event, notification_json(notification), users=(notification["user"],))
 
     async def page(self, user_id: str, *, page: int, limit: int, unread_only: bool) -> dict:
         items, total = await self.store.find_notifications(
@@ -50,16 +55,29 @@ class NotificationService:
         return await self.store.count_unread(user_id)
 
     async def mark(self, user_id: str, notification_id: str, *, read: bool) -> dict:
-        result = await self.store.set_notification_read(user_id, notification_id, read) if is_id(notification_id) else None
-        if result is None:
+        notification = await self.store.get_notification(user_id, notification_id) if is_id(notification_id) else None
+        if notification is None:
             raise NotFound("notification not found")
-        notification, changed = result
-        if changed:
-            await self.events.publish(NotificationEvent("updated", notification, user_id))
-        return notification
+        if notification["read"] == read:
+            return notification
+        marked = {**notification, "read": read}
+        entry = self.entry(marked, NOTIFICATION_UPDATED)
+        offsets = await self.store.apply(
+            ChangeSet(read_update=ReadUpdate(user_id, notification_id, read), events=(entry,))
+        )
+        if offsets is None:  # marked so meanwhile by another request, which announced it
+            return marked
+        await publish_logged(self.events, (entry,), offsets)
+        return marked
 
     async def mark_all_read(self, user_id: str) -> int:
         modified = await self.store.mark_all_read(user_id)
         if modified:
             await self.events.publish(NotificationsReadAll(user_id, modified))
         return modified
+
+
+async def publish_logged(events: EventPublisher, entries: tuple[LogEntry, ...], offsets: tuple[str, ...]) -> None:
+    """Publish committed log entries with the offsets the store gave them."""
+    for entry, offset in zip(entries, offsets, strict=True):
+        await events.publish(replace(entry, offset=offset))

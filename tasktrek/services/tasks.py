@@ -1,7 +1,9 @@
 """Tasks: visibility, the permission table, versioning, notifications and task events.
 
-Visibility: a live task is visible to its owner and its current assignee; a deleted task to
-its owner only. Anyone else gets 404, so that existence is never revealed.
+Visibility (`access.py`): a live task is visible to its owner and its current assignee; a
+deleted task to its owner only. Anyone else gets 404, so that existence is never revealed.
+Every change is written with its notifications and log entries in one `ChangeSet`; who hears
+of it follows from `access.route(before, after)`.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from typing import Awaitable, Callable
 
 from ..domain import is_id, new_id, utcnow
 from ..errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
-from ..events import EventPublisher, TaskEvent
-from ..store import Store, TaskQuery
-from .notifications import NotificationService
+from ..events import TASK_ASSIGNED, TASK_CREATED, TASK_DELETED, TASK_RESTORED, TASK_UPDATED, EventPublisher, LogEntry
+from ..store import ChangeSet, Store, TaskQuery, TaskUpdate
+from ..views import task_json
+from .access import Route, is_visible, route
+from .notifications import NotificationService, publish_logged
 
 EDITABLE_FIELDS = ("title", "description", "priority", "dueDate")
 CAS_ATTEMPTS = 5
@@ -46,14 +50,29 @@ def etag_matches(if_match: str, version: int) -> bool:
     return "*" in tags or f'"{version}"' in tags or str(version) in tags
 
 
-def is_visible(task: dict, user_id: str) -> bool:
-    if task["isDeleted"]:
-        return task["user"] == user_id
-    return user_id in (task["user"], task["assignedTo"])
+# What a change is called: its event, and the notification kind each recipient gets.
+NotificationKind = Callable[[str, Route], str]
 
 
-def participants(task: dict) -> set[str]:
-    return {uid for uid in (task["user"], task["assignedTo"]) if uid}
+def kind(name: str) -> NotificationKind:
+    return lambda recipient, route: name
+
+
+def assignment_kind(recipient: str, route: Route) -> str:
+    return "task_assigned" if recipient in route.gained else "task_unassigned"
+
+
+def task_entry(event: str, after: dict, actor: str, route: Route, **extra) -> LogEntry:
+    """The log entry of a task change: the task as the REST API returns it, plus `taskId`
+    and `actor` (and what `extra` adds), for everyone `route` names."""
+    return LogEntry(
+        event,
+        {**task_json(after), "taskId": after["_id"], "actor": actor, **extra},
+        users=route.users,
+        tasks=(after["_id"],) if route.task_room else (),
+        leaving=route.lost,
+        gained=route.gained,
+    )
 
 
 class TaskService:
@@ -133,21 +152,36 @@ class TaskService:
             "updatedAt": now,
             "version": 1,
         }
-        await self.store.insert_task(task)
-        seeing = frozenset(participants(task))
-        await self.events.publish(TaskEvent("created", task, user["_id"], affected=seeing, gained_access=seeing))
-        await self.notifications.notify(assignee, "task_assigned", task, user)
+        notifications, entries = self._consequences(user, None, task, TASK_CREATED, kind("task_assigned"))
+        offsets = await self.store.apply(ChangeSet(new_task=task, notifications=notifications, events=entries))
+        await publish_logged(self.events, entries, offsets)
         return task
+
+    def _consequences(self, actor: dict, before: dict | None, after: dict, event: str,
+                      notification_kind: NotificationKind, **extra) -> tuple[tuple[dict, ...], tuple[LogEntry, ...]]:
+        """What a change writes beside itself: the notifications it causes and the log
+        entries announcing the change and each notification."""
+        routed = route(before, after)
+        notifications = tuple(
+            self.notifications.build(recipient, notification_kind(recipient, routed), after, actor)
+            for recipient in routed.notified(actor["_id"])
+        )
+        entries = (task_entry(event, after, actor["_id"], routed, **extra),
+                   *map(self.notifications.entry, notifications))
+        return notifications, entries
 
     # -- changing ---------------------------------------------------------------------
 
     async def _change(
-        self, user: dict, task_id: str, decide: Callable[[dict], Awaitable[dict]], if_match: str | None = None
+        self, user: dict, task_id: str, decide: Callable[[dict], Awaitable[dict]], if_match: str | None,
+        describe: Callable[[dict, dict], tuple[str, NotificationKind, dict]],
     ) -> tuple[dict, dict | None]:
         """Load the visible task, let `decide` check permissions and return the wanted
         values, and store those that really change with a version bump (compare-and-set,
-        retried on a concurrent change). Returns (task before, task after) — after is None
-        when nothing changed, in which case nothing is bumped or announced."""
+        retried on a concurrent change), together with what `describe(before, after)` names:
+        the event, the notification kind and the event payload's extra fields. Returns (task
+        before, task after) — after is None when nothing changed, in which case nothing is
+        bumped or announced."""
         lock = self._task_locks.setdefault(task_id, asyncio.Lock())
         async with lock:
             for _ in range(CAS_ATTEMPTS):
@@ -159,8 +193,16 @@ class TaskService:
                 if not changes:
                     return before, None
                 changes |= {"version": before["version"] + 1, "updatedAt": utcnow()}
-                after = await self.store.update_task(task_id, before["version"], changes)
-                if after is not None:
+                after = {**before, **changes}
+                event, notification_kind, extra = describe(before, after)
+                notifications, entries = self._consequences(user, before, after, event, notification_kind, **extra)
+                offsets = await self.store.apply(ChangeSet(
+                    task_update=TaskUpdate(task_id, before["version"], changes),
+                    notifications=notifications,
+                    events=entries,
+                ))
+                if offsets is not None:
+                    await publish_logged(self.events, entries, offsets)
                     return before, after
                 if if_match is not None:
                     raise PreconditionFailed("task changed concurrently")
@@ -184,21 +226,15 @@ class TaskService:
             self._live(task)
             return fields
 
-        before, after = await self._change(user, task_id, decide, if_match)
-        if after is None:
-            return before
-        edited = any(before[k] != after[k] for k in EDITABLE_FIELDS)
-        await self._announce_update(user, after, "task_updated" if edited else "task_status_changed")
-        return after
+        def describe(before: dict, after: dict) -> tuple[str, NotificationKind, dict]:
+            edited = any(before[k] != after[k] for k in EDITABLE_FIELDS)
+            return TASK_UPDATED, kind("task_updated" if edited else "task_status_changed"), {}
+
+        before, after = await self._change(user, task_id, decide, if_match, describe)
+        return before if after is None else after
 
     async def set_status(self, user: dict, task_id: str, status: str, if_match: str | None = None) -> dict:
         return await self.update(user, task_id, {"status": status}, if_match)
-
-    async def _announce_update(self, user: dict, task: dict, kind: str) -> None:
-        await self.events.publish(TaskEvent("updated", task, user["_id"], affected=frozenset(participants(task))))
-        # The owner's change informs the assignee; the assignee's informs the owner.
-        other = task["assignedTo"] if user["_id"] == task["user"] else task["user"]
-        await self.notifications.notify(other, kind, task, user)
 
     async def assign(self, user: dict, task_id: str, assignee: str | None) -> dict:
         async def decide(task: dict) -> dict:
@@ -208,55 +244,29 @@ class TaskService:
                 await self._require_user(assignee, "assignedTo")
             return {"assignedTo": assignee}
 
-        before, after = await self._change(user, task_id, decide)
-        if after is None:
-            return before
-        previous = before["assignedTo"]
-        lost = {previous} - {after["user"], None}
-        await self.events.publish(
-            TaskEvent(
-                "assigned" if assignee else "unassigned",
-                after,
-                user["_id"],
-                previous_assignee=previous,
-                affected=frozenset(participants(before) | participants(after)),
-                lost_access=frozenset(lost),
-                gained_access=frozenset(participants(after) - participants(before)),
-            )
-        )
-        await self.notifications.notify(assignee, "task_assigned", after, user)
-        await self.notifications.notify(previous, "task_unassigned", after, user)
-        return after
+        def describe(before: dict, after: dict) -> tuple[str, NotificationKind, dict]:
+            extra = {"assignedBy": user["_id"], "previousAssignee": before["assignedTo"]}
+            return TASK_ASSIGNED, assignment_kind, extra
+
+        before, after = await self._change(user, task_id, decide, None, describe)
+        return before if after is None else after
 
     async def delete(self, user: dict, task_id: str) -> dict:
         async def decide(task: dict) -> dict:
             self._owner_only(task, user)
             return {"isDeleted": True, "deletedAt": task["deletedAt"] or utcnow()}
 
-        before, after = await self._change(user, task_id, decide)
-        if after is None:
-            return before
-        lost = {after["assignedTo"]} - {after["user"], None}
-        await self._announce_trash(user, after, "deleted", lost, set())
-        return after
+        before, after = await self._change(
+            user, task_id, decide, None, lambda *_: (TASK_DELETED, kind("task_deleted"), {})
+        )
+        return before if after is None else after
 
     async def restore(self, user: dict, task_id: str) -> dict:
         async def decide(task: dict) -> dict:
             self._owner_only(task, user)
             return {"isDeleted": False, "deletedAt": None}
 
-        before, after = await self._change(user, task_id, decide)
-        if after is None:
-            return before
-        gained = {after["assignedTo"]} - {after["user"], None}  # the owner sees the trash
-        await self._announce_trash(user, after, "restored", set(), gained)
-        return after
-
-    async def _announce_trash(self, user: dict, task: dict, change: str, lost: set[str], gained: set[str]) -> None:
-        await self.events.publish(
-            TaskEvent(
-                change, task, user["_id"], affected=frozenset(participants(task)),
-                lost_access=frozenset(lost), gained_access=frozenset(gained),
-            )
+        before, after = await self._change(
+            user, task_id, decide, None, lambda *_: (TASK_RESTORED, kind("task_restored"), {})
         )
-        await self.notifications.notify(task["assignedTo"], f"task_{change}", task, user)
+        return before if after is None else after

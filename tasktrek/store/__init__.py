@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from ..settings import database_kind, sqlite_path
-from .base import Store, TaskQuery
+from .base import ChangeSet, ReadUpdate, SessionRecord, Store, TaskQuery, TaskUpdate
 from .mongo import MongoStore
 from .sqlite import SqliteStore
 
-__all__ = ["Store", "TaskQuery", "SqliteStore", "MongoStore", "store_from_url", "store_from_database"]
+__all__ = [
+    "ChangeSet", "ReadUpdate", "SessionRecord", "Store", "TaskQuery", "TaskUpdate", "SqliteStore", "MongoStore",
+    "store_from_url", "store_from_database",
+]
 
 
 def store_from_url(url: str, variable: str = "TASKTREK_DATABASE_URL") -> Store:

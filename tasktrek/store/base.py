@@ -12,6 +12,12 @@ the REST field names, with `datetime` values (UTC, millisecond precision) for ti
                  "assignedTo", "isDeleted", "deletedAt", "createdAt", "updatedAt", "version"}
 - notification: {"_id", "user", "type", "message", "data": {...}, "read", "createdAt"}
 
+Beside them the store keeps the durable event log (`tasktrek.events.LogEntry`, offsets are
+decimal strings of an increasing integer) and the real-time sessions that may be recovered
+(`SessionRecord`). A change is written with `apply(ChangeSet)`: the task, the notifications
+it causes and its log entries in one transaction (MongoDB without transactions: in the order
+documented in docs/architecture.md).
+
 Adapters raise `tasktrek.errors.StoreUnavailable` when the database does not answer and
 `tasktrek.errors.EmailTaken` on a duplicate email; nothing else escapes them.
 """
@@ -21,6 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, Sequence
+
+from ..events import LogEntry
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,63 @@ class TaskQuery:
     sort: tuple[tuple[str, bool], ...] = (("updatedAt", True),)
     skip: int = 0
     limit: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class TaskUpdate:
+    """Set `changes` on the task only if its stored version is `expected_version`. The caller
+    includes `version` and `updatedAt` in `changes`."""
+
+    task_id: str
+    expected_version: int
+    changes: dict
+
+
+@dataclass(frozen=True, slots=True)
+class ReadUpdate:
+    """Set `read` on the user's notification only if it is not so already."""
+
+    user_id: str
+    notification_id: str
+    read: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSet:
+    """Everything one change writes, all or nothing. `apply` returns the offsets given to
+    `events` (in order), or None when a precondition (the task's version, a notification's
+    read flag) did not hold: then nothing was written."""
+
+    new_task: dict | None = None
+    task_update: TaskUpdate | None = None
+    read_update: ReadUpdate | None = None
+    notifications: tuple[dict, ...] = ()
+    events: tuple[LogEntry, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A real-time session that opted into recovery. `offset` is the log's newest offset when
+    it started (where its missed events begin when the client saw none); `rooms` the task ids
+    whose rooms it was in and `disconnected_at` (epoch seconds) when it dropped, None while
+    it is connected."""
+
+    pid: str
+    sid: str
+    user_id: str
+    offset: str
+    rooms: tuple[str, ...] = ()
+    disconnected_at: float | None = None
+
+
+class Unmet(Exception):
+    """Raised inside an adapter's `apply` when a precondition of the change set does not
+    hold, so that its transaction rolls back; `apply` then returns None."""
+
+
+def offset_number(offset: str) -> int:
+    """The sequence number of an offset; anything else counts as the log's start."""
+    return int(offset) if offset.isdigit() and len(offset) < 19 else 0
 
 
 class Store(Protocol):
@@ -97,12 +162,33 @@ class Store(Protocol):
 
     async def count_unread(self, user_id: str) -> int: ...
 
-    async def set_notification_read(self, user_id: str, notification_id: str, read: bool) -> tuple[dict, bool] | None:
-        """Set `read` on the user's notification. Returns (notification after, whether it
-        changed), or None when the user has no such notification."""
-
     async def mark_all_read(self, user_id: str) -> int:
         """Mark every unread notification of the user read; return how many changed."""
+
+    async def get_notification(self, user_id: str, notification_id: str) -> dict | None: ...
+
+    # changes, atomically
+    async def apply(self, change: ChangeSet) -> tuple[str, ...] | None: ...
+
+    # the event log
+    async def latest_offset(self) -> str:
+        """The newest entry's offset ("0" while the log is empty)."""
+
+    async def events_after(self, offset: str, limit: int) -> list[LogEntry]:
+        """Up to `limit` entries with an offset after `offset`, oldest first."""
+
+    async def prune_events(self, before: float, limit: int) -> int:
+        """Delete up to `limit` of the oldest entries written before `before` (epoch seconds);
+        return how many."""
+
+    # recoverable real-time sessions
+    async def save_session(self, session: SessionRecord) -> None:
+        """Insert or replace the session with this pid."""
+
+    async def get_session(self, pid: str) -> SessionRecord | None: ...
+
+    async def prune_sessions(self, disconnected_before: float, limit: int) -> int:
+        """Delete up to `limit` sessions that disconnected before `disconnected_before`."""
 
 
 # Storage derivations shared by the adapters (no business rule: only how records are indexed).

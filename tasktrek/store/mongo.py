@@ -3,6 +3,13 @@
 Documents keep ids as ObjectId (`_id`, `user`, `assignedTo`) and timestamps as BSON dates,
 the layout of the original Node service; hex strings and aware UTC datetimes at the boundary.
 Only the collection API that PyMongo's async driver, Motor and mongomock-motor share is used.
+
+A change set (`apply`) is one transaction when the server supports them (a replica set or a
+sharded cluster, reached through PyMongo's async client). Otherwise its writes go in an order
+whose commit point is the change itself: log entries first, then the notifications, then the
+task (or the notification's read flag) with its precondition. A failed precondition or an
+error deletes what was written before it; a crash before the commit point can leave an
+entry (and notifications) of a change that never happened, never a change without its entry.
 """
 
 from __future__ import annotations
@@ -10,7 +17,9 @@ from __future__ import annotations
 import functools
 import inspect
 import re
+import time
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 
 from bson import ObjectId
@@ -19,7 +28,10 @@ from pymongo.errors import ConfigurationError, ConnectionFailure, DuplicateKeyEr
 
 from ..domain import is_id, iso, to_ms
 from ..errors import ConfigError, EmailTaken, StoreUnavailable
-from .base import TASK_INDEX_FIELDS, TaskQuery, task_index_fields, task_sort_keys
+from ..events import LogEntry
+from .base import (
+    TASK_INDEX_FIELDS, ChangeSet, SessionRecord, TaskQuery, Unmet, offset_number, task_index_fields, task_sort_keys,
+)
 from .mongo_schema import prepare_database
 
 DEFAULT_DATABASE = "tasktrek"
@@ -136,6 +148,10 @@ class MongoStore:
         self._users = database["users"]
         self._tasks = database["tasks"]
         self._notifications = database["notifications"]
+        self._events = database["events"]  # _id: the offset's sequence number
+        self._counters = database["counters"]
+        self._sessions = database["sessions"]  # _id: the pid
+        self._transactions = False  # whether the server runs multi-document transactions
 
     @classmethod
     def from_url(cls, url: str, variable: str = "TASKTREK_DATABASE_URL") -> "MongoStore":
@@ -166,6 +182,15 @@ class MongoStore:
         await self._tasks.create_index("status")
         await self._notifications.create_index([("user", ASCENDING), *_NEWEST_FIRST])
         await self._notifications.create_index([("user", ASCENDING), ("read", ASCENDING), *_NEWEST_FIRST])
+        await self._events.create_index("at")
+        await self._sessions.create_index("disconnectedAt")
+        self._transactions = await self._supports_transactions()
+
+    async def _supports_transactions(self) -> bool:
+        if not isinstance(getattr(self.database, "client", None), AsyncMongoClient):
+            return False  # Motor or mongomock: the ordered writes
+        hello = await self.database.command("hello")
+        return "setName" in hello or hello.get("msg") == "isdbgrid"
 
     async def close(self) -> None:
         if self._client is not None:
@@ -267,18 +292,147 @@ class MongoStore:
         return await self._notifications.count_documents({"user": _oid(user_id), "read": False})
 
     @_translating_errors
-    async def set_notification_read(self, user_id: str, notification_id: str, read: bool) -> tuple[dict, bool] | None:
-        # One atomic round trip: the document before tells whether this call changed it.
-        before = await self._notifications.find_one_and_update(
-            {"_id": _oid(notification_id), "user": _oid(user_id)},
-            {"$set": {"read": read}},
-            return_document=ReturnDocument.BEFORE,
-        )
-        if before is None:
-            return None
-        return {**_from_mongo(before, _MONGOOSE_ONLY_NOTIFICATION), "read": read}, before["read"] != read
-
-    @_translating_errors
     async def mark_all_read(self, user_id: str) -> int:
         result = await self._notifications.update_many({"user": _oid(user_id), "read": False}, {"$set": {"read": True}})
         return result.modified_count
+
+    @_translating_errors
+    async def get_notification(self, user_id: str, notification_id: str) -> dict | None:
+        doc = await self._notifications.find_one({"_id": _oid(notification_id), "user": _oid(user_id)})
+        return None if doc is None else _from_mongo(doc, _MONGOOSE_ONLY_NOTIFICATION)
+
+    # changes, atomically: each step is a method of its own (fault-injection tests break one)
+
+    APPLY_STEPS = ("_append_events", "_write_notifications", "_write_change")  # in this order; the last commits
+
+    @_translating_errors
+    async def apply(self, change: ChangeSet) -> tuple[str, ...] | None:
+        if self._transactions:
+            async with self.database.client.start_session() as session:
+                try:
+                    return await session.with_transaction(lambda s: self._apply(change, s))
+                except Unmet:
+                    return None
+        return await self._apply_in_order(change)
+
+    async def _apply(self, change: ChangeSet, session) -> tuple[str, ...]:
+        """Every write of `change` within one transaction (`session`)."""
+        offsets = await self._append_events(change.events, session, [])
+        await self._write_notifications(change, session)
+        if not await self._write_change(change, session):
+            raise Unmet()
+        return offsets
+
+    async def _apply_in_order(self, change: ChangeSet) -> tuple[str, ...] | None:
+        logged: list[int] = []  # the entries' sequence numbers, known before they are written
+        try:
+            offsets = await self._append_events(change.events, None, logged)
+            await self._write_notifications(change, None)
+            if await self._write_change(change, None):
+                return offsets
+        except BaseException:
+            await self._undo(change, logged)
+            raise
+        await self._undo(change, logged)
+        return None
+
+    async def _undo(self, change: ChangeSet, logged: list[int]) -> None:
+        """Delete what a change set that did not commit wrote before its commit point."""
+        if change.notifications:
+            await self._notifications.delete_many({"_id": {"$in": [_oid(n["_id"]) for n in change.notifications]}})
+        if logged:
+            await self._events.delete_many({"_id": {"$in": logged}})
+
+    async def _append_events(self, entries: tuple[LogEntry, ...], session, logged: list[int]) -> tuple[str, ...]:
+        """Write the entries with the next sequence numbers, which are added to `logged` first."""
+        if not entries:
+            return ()
+        counter = await self._counters.find_one_and_update(
+            {"_id": "events"}, {"$inc": {"seq": len(entries)}}, upsert=True,
+            return_document=ReturnDocument.AFTER, **_in(session),
+        )
+        first = counter["seq"] - len(entries) + 1
+        logged += range(first, first + len(entries))
+        at = time.time()
+        docs = [{"_id": first + i, "at": at, "entry": entry.to_json()} for i, entry in enumerate(entries)]
+        await self._events.insert_many(docs, **_in(session))
+        return tuple(str(doc["_id"]) for doc in docs)
+
+    async def _write_notifications(self, change: ChangeSet, session) -> None:
+        if change.notifications:
+            await self._notifications.insert_many([_to_mongo(n) for n in change.notifications], **_in(session))
+
+    async def _write_change(self, change: ChangeSet, session) -> bool:
+        """The change itself, with its precondition; False when that does not hold."""
+        if change.new_task is not None:
+            await self._tasks.insert_one(_to_mongo({**change.new_task, **task_index_fields(change.new_task)}), **_in(session))
+        if change.task_update is not None:
+            update = change.task_update
+            result = await self._tasks.update_one(
+                {"_id": _oid(update.task_id), "version": update.expected_version},
+                {"$set": _to_mongo({**update.changes, **task_index_fields(update.changes)})}, **_in(session),
+            )
+            if result.matched_count != 1:
+                return False
+        if change.read_update is not None:
+            read = change.read_update
+            result = await self._notifications.update_one(
+                {"_id": _oid(read.notification_id), "user": _oid(read.user_id), "read": {"$ne": read.read}},
+                {"$set": {"read": read.read}}, **_in(session),
+            )
+            if result.matched_count != 1:
+                return False
+        return True
+
+    # the event log
+
+    @_translating_errors
+    async def latest_offset(self) -> str:
+        counter = await self._counters.find_one({"_id": "events"})
+        return str(counter["seq"]) if counter else "0"
+
+    @_translating_errors
+    async def events_after(self, offset: str, limit: int) -> list[LogEntry]:
+        cursor = self._events.find({"_id": {"$gt": offset_number(offset)}}).sort("_id", ASCENDING).limit(limit)
+        return [replace(LogEntry.from_json(doc["entry"]), offset=str(doc["_id"]), at=doc["at"]) async for doc in cursor]
+
+    @_translating_errors
+    async def prune_events(self, before: float, limit: int) -> int:
+        cursor = self._events.find({"at": {"$lt": before}}, {"_id": 1}).sort("at", ASCENDING).limit(limit)
+        ids = [doc["_id"] async for doc in cursor]
+        if not ids:
+            return 0
+        return (await self._events.delete_many({"_id": {"$in": ids}})).deleted_count
+
+    # recoverable real-time sessions
+
+    @_translating_errors
+    async def save_session(self, session: SessionRecord) -> None:
+        await self._sessions.replace_one(
+            {"_id": session.pid},
+            {"sid": session.sid, "user": session.user_id, "offset": session.offset, "rooms": list(session.rooms),
+             "disconnectedAt": session.disconnected_at},
+            upsert=True,
+        )
+
+    @_translating_errors
+    async def get_session(self, pid: str) -> SessionRecord | None:
+        doc = await self._sessions.find_one({"_id": pid})
+        if doc is None:
+            return None
+        return SessionRecord(pid=doc["_id"], sid=doc["sid"], user_id=doc["user"], offset=doc["offset"],
+                             rooms=tuple(doc["rooms"]), disconnected_at=doc["disconnectedAt"])
+
+    @_translating_errors
+    async def prune_sessions(self, disconnected_before: float, limit: int) -> int:
+        cursor = self._sessions.find({"disconnectedAt": {"$lt": disconnected_before}}, {"_id": 1}).limit(limit)
+        pids = [doc["_id"] async for doc in cursor]
+        if not pids:
+            return 0
+        return (await self._sessions.delete_many({"_id": {"$in": pids}})).deleted_count
+
+
+
+def _in(session) -> dict:
+    """The keyword that puts an operation in a transaction's session (none outside one)."""
+    return {"session": session} if session is not None else {}

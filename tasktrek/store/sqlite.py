@@ -6,9 +6,12 @@ that text order is time order; booleans as 0/1; `notification.data` as JSON text
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
-from contextlib import contextmanager
+import time
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -16,7 +19,11 @@ import aiosqlite
 
 from ..domain import iso
 from ..errors import EmailTaken, IncompatibleDatabase, StoreUnavailable
-from .base import TASK_INDEX_FIELDS, TaskQuery, task_index_fields, task_sort_keys
+from ..events import LogEntry
+from .base import (
+    TASK_INDEX_FIELDS, ChangeSet, ReadUpdate, SessionRecord, TaskQuery, TaskUpdate, Unmet, offset_number,
+    task_index_fields, task_sort_keys,
+)
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -73,6 +80,24 @@ MIGRATIONS: list[tuple[str, ...]] = [
         # Epoch seconds when an operator disabled the account (`tasktrek users disable`).
         "ALTER TABLE users ADD COLUMN disabledAt REAL",
         "CREATE INDEX users_disabled ON users (disabledAt) WHERE disabledAt IS NOT NULL",
+    ),
+    (
+        # The event log: `seq` is the offset (AUTOINCREMENT: never reused, even after pruning).
+        """CREATE TABLE events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            entry TEXT NOT NULL
+        )""",
+        "CREATE INDEX events_at ON events (at)",
+        """CREATE TABLE sessions (
+            pid TEXT PRIMARY KEY,
+            sid TEXT NOT NULL,
+            user TEXT NOT NULL,
+            offset TEXT NOT NULL,
+            rooms TEXT NOT NULL,
+            disconnectedAt REAL
+        )""",
+        "CREATE INDEX sessions_disconnected ON sessions (disconnectedAt)",
     ),
 ]
 
@@ -203,6 +228,17 @@ def _task_count_sql(query: TaskQuery) -> tuple[str, list]:
     return sql, [value for _, values in branches for value in values]
 
 
+def _session_from_row(row: sqlite3.Row) -> SessionRecord:
+    return SessionRecord(
+        pid=row["pid"], sid=row["sid"], user_id=row["user"], offset=row["offset"],
+        rooms=tuple(json.loads(row["rooms"])), disconnected_at=row["disconnectedAt"],
+    )
+
+
+def _entry_from_row(row: sqlite3.Row) -> LogEntry:
+    return replace(LogEntry.from_json(row["entry"]), offset=str(row["seq"]), at=row["at"])
+
+
 class SqliteStore:
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS, source: str = "TASKTREK_DATABASE_URL"):
         """`source`: the setting that named the file, for messages."""
@@ -210,17 +246,31 @@ class SqliteStore:
         self.busy_timeout_ms = busy_timeout_ms
         self.source = source
         self._db: aiosqlite.Connection | None = None
+        # One connection serves every coroutine: while a transaction is open on it, nobody
+        # else's statement may run on it (it would join, and roll back with, that transaction).
+        self._lock = asyncio.Lock()
+        self._transaction: asyncio.Task | None = None  # the task whose transaction is open
 
     # plumbing: every statement goes through these, so every error is translated
 
     # `db`: the connection being opened (set up and migrated before anything else may use it).
 
+    @asynccontextmanager
+    async def _turn(self):
+        """Run statements outside an open transaction, or as part of the caller's own."""
+        if self._transaction is not None and self._transaction is asyncio.current_task():
+            yield
+            return
+        async with self._lock:
+            yield
+
     async def _fetchall(self, sql: str, params=(), *, db: aiosqlite.Connection | None = None) -> list[sqlite3.Row]:
         db = db or self._db
         if db is None:
             raise StoreUnavailable()
-        with _unavailable_when_unusable():
-            return list(await db.execute_fetchall(sql, params))
+        async with self._turn():
+            with _unavailable_when_unusable():
+                return list(await db.execute_fetchall(sql, params))
 
     async def _fetchone(self, sql: str, params=(), *, db: aiosqlite.Connection | None = None) -> sqlite3.Row | None:
         rows = await self._fetchall(sql, params, db=db)
@@ -231,9 +281,29 @@ class SqliteStore:
         db = db or self._db
         if db is None:
             raise StoreUnavailable()
-        with _unavailable_when_unusable():
-            async with db.execute(sql, params) as cursor:
-                return cursor.rowcount
+        async with self._turn():
+            with _unavailable_when_unusable():
+                async with db.execute(sql, params) as cursor:
+                    return cursor.rowcount
+
+    @asynccontextmanager
+    async def _transaction_block(self):
+        """BEGIN IMMEDIATE … COMMIT, rolled back when the block raises (or is cancelled)."""
+        if self._db is None:
+            raise StoreUnavailable()
+        async with self._lock:
+            self._transaction = asyncio.current_task()
+            try:
+                await self._execute("BEGIN IMMEDIATE")
+                try:
+                    yield
+                    await self._execute("COMMIT")
+                except BaseException:
+                    if self._db is not None and self._db.in_transaction:
+                        await asyncio.shield(self._db.rollback())
+                    raise
+            finally:
+                self._transaction = None
 
     # lifecycle
 
@@ -398,15 +468,91 @@ class SqliteStore:
         (count,) = await self._fetchone("SELECT count(*) FROM notifications WHERE user = ? AND read = 0", (user_id,))
         return count
 
-    async def set_notification_read(self, user_id: str, notification_id: str, read: bool) -> tuple[dict, bool] | None:
-        changed = await self._fetchone(
-            "UPDATE notifications SET read = ? WHERE _id = ? AND user = ? AND read <> ? RETURNING *",
-            (read, notification_id, user_id, read),
-        )
-        if changed is not None:
-            return _from_row(changed), True
-        row = await self._fetchone("SELECT * FROM notifications WHERE _id = ? AND user = ?", (notification_id, user_id))
-        return None if row is None else (_from_row(row), False)
-
     async def mark_all_read(self, user_id: str) -> int:
         return await self._execute("UPDATE notifications SET read = 1 WHERE user = ? AND read = 0", (user_id,))
+
+    async def get_notification(self, user_id: str, notification_id: str) -> dict | None:
+        row = await self._fetchone("SELECT * FROM notifications WHERE _id = ? AND user = ?", (notification_id, user_id))
+        return None if row is None else _from_row(row)
+
+    # changes, atomically: each step is a method of its own (fault-injection tests break one)
+
+    APPLY_STEPS = ("_write_change", "_write_notifications", "_append_events")  # in this order
+
+    async def apply(self, change: ChangeSet) -> tuple[str, ...] | None:
+        try:
+            async with self._transaction_block():
+                if not await self._write_change(change):
+                    raise Unmet()
+                await self._write_notifications(change)
+                return await self._append_events(change.events)
+        except Unmet:
+            return None
+
+    async def _write_change(self, change: ChangeSet) -> bool:
+        """The change itself, with its precondition; False when that does not hold."""
+        if change.new_task is not None:
+            await self.insert_task(change.new_task)
+        if change.task_update is not None:
+            update: TaskUpdate = change.task_update
+            if await self.update_task(update.task_id, update.expected_version, update.changes) is None:
+                return False
+        if change.read_update is not None:
+            read: ReadUpdate = change.read_update
+            changed = await self._execute(
+                "UPDATE notifications SET read = ? WHERE _id = ? AND user = ? AND read <> ?",
+                (read.read, read.notification_id, read.user_id, read.read),
+            )
+            if changed != 1:
+                return False
+        return True
+
+    async def _write_notifications(self, change: ChangeSet) -> None:
+        for notification in change.notifications:
+            await self.insert_notification(notification)
+
+    async def _append_events(self, entries: tuple[LogEntry, ...]) -> tuple[str, ...]:
+        offsets = []
+        at = time.time()
+        for entry in entries:
+            row = await self._fetchone(
+                "INSERT INTO events (at, entry) VALUES (?, ?) RETURNING seq", (at, entry.to_json())
+            )
+            offsets.append(str(row["seq"]))
+        return tuple(offsets)
+
+    # the event log
+
+    async def latest_offset(self) -> str:
+        row = await self._fetchone("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
+        return "0" if row is None else str(row["seq"])
+
+    async def events_after(self, offset: str, limit: int) -> list[LogEntry]:
+        rows = await self._fetchall(
+            "SELECT seq, at, entry FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (offset_number(offset), limit)
+        )
+        return [_entry_from_row(row) for row in rows]
+
+    async def prune_events(self, before: float, limit: int) -> int:
+        return await self._execute(
+            "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE at < ? ORDER BY at LIMIT ?)", (before, limit)
+        )
+
+    # recoverable real-time sessions
+
+    async def save_session(self, session: SessionRecord) -> None:
+        await self._execute(
+            "INSERT OR REPLACE INTO sessions (pid, sid, user, offset, rooms, disconnectedAt) VALUES (?, ?, ?, ?, ?, ?)",
+            (session.pid, session.sid, session.user_id, session.offset, json.dumps(list(session.rooms)),
+             session.disconnected_at),
+        )
+
+    async def get_session(self, pid: str) -> SessionRecord | None:
+        row = await self._fetchone("SELECT * FROM sessions WHERE pid = ?", (pid,))
+        return None if row is None else _session_from_row(row)
+
+    async def prune_sessions(self, disconnected_before: float, limit: int) -> int:
+        return await self._execute(
+            "DELETE FROM sessions WHERE pid IN (SELECT pid FROM sessions WHERE disconnectedAt < ? "
+            "ORDER BY disconnectedAt LIMIT ?)", (disconnected_before, limit),
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tasktrek.events import NotificationEvent, NotificationsReadAll
+from tasktrek.events import NOTIFICATION_UPDATED, LogEntry, NotificationsReadAll
 
 
 async def _notified(api, count: int):
@@ -35,7 +35,7 @@ async def test_read_unread_and_read_all(api, events):
     assert resp.status == 200 and read["read"] is True and read["_id"] == target
     resp, again = await api.call("PATCH", f"/api/notifications/{target}/read", assignee)
     assert resp.status == 200 and again == read
-    updates = [e for e in events if isinstance(e, NotificationEvent) and e.change == "updated"]
+    updates = [e for e in events if isinstance(e, LogEntry) and e.event == NOTIFICATION_UPDATED]
     assert len(updates) == 1  # marking an already read notification read changes nothing
     _, unread_only = await api.call("GET", "/api/notifications", assignee, params={"unread": "true"})
     assert unread_only["total"] == 2 and unread_only["unread"] == 2 and target not in [n["_id"] for n in unread_only["notifications"]]

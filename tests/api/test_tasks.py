@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from tasktrek.events import NotificationEvent, TaskEvent
+from tasktrek.events import NOTIFICATION_NEW, LogEntry
 
 TASK_FIELDS = {"_id", "user", "title", "description", "status", "priority", "dueDate", "assignedTo",
                "isDeleted", "deletedAt", "createdAt", "updatedAt", "version"}
+
+
+def task_events(events: list) -> list[LogEntry]:
+    return [e for e in events if isinstance(e, LogEntry) and e.event.startswith("task:")]
+
+
+def notification_kinds(events: list) -> list[tuple[str, str]]:
+    return [(e.payload["user"], e.payload["type"]) for e in events if isinstance(e, LogEntry) and e.event == NOTIFICATION_NEW]
 
 
 async def test_create_with_defaults(api):
@@ -33,9 +41,11 @@ async def test_create_assigned_notifies_assignee_and_validates_user(api, events)
     owner, other = await api.register("Owner"), await api.register("Other")
     task = await api.create_task(owner, title="Ship", assignedTo=other.id)
     assert task["assignedTo"] == other.id
-    created = [e for e in events if isinstance(e, TaskEvent)]
-    assert [(e.change, e.actor, e.affected) for e in created] == [("created", owner.id, frozenset({owner.id, other.id}))]
-    notes = [e.notification for e in events if isinstance(e, NotificationEvent)]
+    created = task_events(events)
+    assert [(e.event, e.payload["actor"], e.users, e.gained) for e in created] == [
+        ("task:created", owner.id, (owner.id, other.id), (owner.id, other.id))
+    ]
+    notes = [e.payload for e in events if isinstance(e, LogEntry) and e.event == NOTIFICATION_NEW]
     assert [(n["user"], n["type"], n["data"]["taskId"], n["data"]["actor"]) for n in notes] == [
         (other.id, "task_assigned", task["_id"], {"_id": owner.id, "name": "Owner"})
     ]
@@ -135,10 +145,11 @@ async def test_delete_and_restore_are_idempotent_and_trash_lists_them(api, event
     assert resp.status == 403
     resp, restored = await api.call("PATCH", url + "/restore", owner)
     assert resp.status == 200 and restored["isDeleted"] is False and restored["deletedAt"] is None and restored["version"] == 3
-    changes = [e.change for e in events if isinstance(e, TaskEvent)]
-    assert changes == ["created", "deleted", "restored"]
-    deleted_event = next(e for e in events if isinstance(e, TaskEvent) and e.change == "deleted")
-    assert deleted_event.lost_access == frozenset({assignee.id})
+    changes = [e.event for e in task_events(events)]
+    assert changes == ["task:created", "task:deleted", "task:restored"]
+    deleted_event, restored_event = task_events(events)[1:]
+    assert (deleted_event.tasks, deleted_event.leaving) == ((task["_id"],), (assignee.id,))
+    assert (restored_event.tasks, restored_event.gained) == ((), (assignee.id,))  # nobody is in its room
 
 
 async def test_assign_reassign_unassign(api, events):
@@ -147,16 +158,16 @@ async def test_assign_reassign_unassign(api, events):
     url = f"/api/tasks/{task['_id']}/assign"
     resp, moved = await api.call("PATCH", url, owner, json={"assignedTo": second.id})
     assert resp.status == 200 and moved["assignedTo"] == second.id and moved["version"] == 2
-    event = [e for e in events if isinstance(e, TaskEvent)][-1]
-    assert (event.change, event.previous_assignee, event.lost_access) == ("assigned", first.id, frozenset({first.id}))
-    assert event.affected == frozenset({owner.id, first.id, second.id})
+    event = task_events(events)[-1]
+    assert (event.event, event.payload["previousAssignee"], event.leaving) == ("task:assigned", first.id, (first.id,))
+    assert (event.users, event.gained, event.payload["assignedBy"]) == ((owner.id, second.id, first.id), (second.id,), owner.id)
     resp, _ = await api.call("GET", f"/api/tasks/{task['_id']}", first)
     assert resp.status == 404
     resp, cleared = await api.call("PATCH", url, owner, json={"assignedTo": None})
     assert resp.status == 200 and cleared["assignedTo"] is None
-    event = [e for e in events if isinstance(e, TaskEvent)][-1]
-    assert (event.change, event.previous_assignee) == ("unassigned", second.id)
-    kinds = [(e.notification["user"], e.notification["type"]) for e in events if isinstance(e, NotificationEvent)]
+    event = task_events(events)[-1]
+    assert (event.event, event.payload["previousAssignee"], event.payload["assignedTo"]) == ("task:assigned", second.id, None)
+    kinds = notification_kinds(events)
     assert kinds == [(first.id, "task_assigned"), (second.id, "task_assigned"), (first.id, "task_unassigned"), (second.id, "task_unassigned")]
     for body in ({"assignedTo": "0" * 24}, {"assignedTo": "nope"}, {}, {"assignedTo": {"$ne": None}}):
         resp, _ = await api.call("PATCH", url, owner, json=body)
@@ -171,7 +182,7 @@ async def test_notifications_go_to_the_other_party_only(api, events):
     await api.call("PATCH", url + "/status", assignee, json={"status": "done"})
     await api.call("DELETE", url, owner)
     await api.call("PATCH", url + "/restore", owner)
-    kinds = [(e.notification["user"], e.notification["type"]) for e in events if isinstance(e, NotificationEvent)]
+    kinds = notification_kinds(events)
     assert kinds == [
         (assignee.id, "task_assigned"),
         (assignee.id, "task_updated"),
@@ -182,7 +193,7 @@ async def test_notifications_go_to_the_other_party_only(api, events):
     ]
     own = await api.create_task(owner, assignedTo=owner.id)  # assigning yourself notifies nobody
     await api.call("PUT", f"/api/tasks/{own['_id']}", owner, json={"title": "mine"})
-    assert len([e for e in events if isinstance(e, NotificationEvent)]) == len(kinds)
+    assert len(notification_kinds(events)) == len(kinds)
 
 
 async def test_list_scopes_filters_sort_and_paging(api):

@@ -254,3 +254,21 @@ async def test_read_all_resyncs_the_unread_count_of_every_tab(harness, clients, 
         assert await tab.event("notification:count") == {"unread": 0}
     await x.barrier()
     assert x.received("notification:count") == [{"unread": 0}]  # only its own, from connecting
+
+
+async def test_requests_do_not_wait_for_delivery(harness, clients, people):
+    """Delivery runs beside the requests: while it is held (here by the unread count a
+    read-all announces), changes are still answered at once, and their events follow in
+    order once it goes on."""
+    owner, assignee, _, _ = people
+    task = await harness.create_task(owner, assignedTo=assignee.id)
+    a = await clients.online(assignee)
+    counting = Pause(harness.app[SERVICES].notifications, "unread_count")
+    await harness.request("PATCH", "/api/notifications/read-all", assignee, expect=200)
+    await counting.wait()  # delivery is now held in the count query
+    await harness.set_status(owner, task["_id"], "in-progress")
+    await harness.set_status(owner, task["_id"], "done")
+    assert a.received("task:updated") == []
+    counting.release()
+    assert await a.event("notification:count") == {"unread": 0}
+    assert [t["status"] for t in [await a.event("task:updated"), await a.event("task:updated")]] == ["in-progress", "done"]

@@ -9,7 +9,8 @@ import pytest
 
 from tasktrek.domain import PRIORITIES, STATUSES, new_id
 from tasktrek.errors import EmailTaken
-from tasktrek.store import TaskQuery
+from tasktrek.events import LogEntry
+from tasktrek.store import ChangeSet, ReadUpdate, TaskQuery
 
 DAY = datetime(2026, 5, 1, tzinfo=timezone.utc)
 
@@ -493,30 +494,29 @@ async def test_unread_filter_and_counts(store, new_user, new_notification):
     assert await store.count_unread(new_id()) == 0
 
 
-async def test_set_notification_read_and_unread(store, new_user, new_notification):
-    user, other = await new_user(), await new_user()
+async def test_read_update_and_unread(store, new_user, new_notification):
+    user = await new_user()
     notification = await new_notification(user)
 
-    assert await store.set_notification_read(user["_id"], notification["_id"], True) == (
-        {**notification, "read": True},
-        True,
-    )
-    assert await store.set_notification_read(user["_id"], notification["_id"], True) == (
-        {**notification, "read": True},
-        False,
-    )
+    assert await store.apply(ChangeSet(read_update=ReadUpdate(user["_id"], notification["_id"], True))) == ()
+    assert await store.get_notification(user["_id"], notification["_id"]) == {**notification, "read": True}
+    # Already read: the precondition fails and nothing is written.
+    entry = LogEntry("notification:updated", {"x": 1}, users=(user["_id"],))
+    assert await store.apply(ChangeSet(read_update=ReadUpdate(user["_id"], notification["_id"], True), events=(entry,))) is None
+    assert await store.events_after("0", 10) == []
     assert await store.count_unread(user["_id"]) == 0
-    assert await store.set_notification_read(user["_id"], notification["_id"], False) == (notification, True)
+    assert await store.apply(ChangeSet(read_update=ReadUpdate(user["_id"], notification["_id"], False))) == ()
     assert await store.count_unread(user["_id"]) == 1
 
 
-async def test_set_read_on_another_users_or_unknown_notification_is_none(store, new_user, new_notification):
+async def test_read_update_of_another_users_or_unknown_notification_fails(store, new_user, new_notification):
     user, other = await new_user(), await new_user()
     notification = await new_notification(user)
 
-    assert await store.set_notification_read(other["_id"], notification["_id"], True) is None
-    assert await store.set_notification_read(user["_id"], new_id(), True) is None
-    assert await store.set_notification_read(user["_id"], "bogus", True) is None
+    assert await store.apply(ChangeSet(read_update=ReadUpdate(other["_id"], notification["_id"], True))) is None
+    assert await store.apply(ChangeSet(read_update=ReadUpdate(user["_id"], new_id(), True))) is None
+    assert await store.apply(ChangeSet(read_update=ReadUpdate(user["_id"], "bogus", True))) is None
+    assert await store.get_notification(other["_id"], notification["_id"]) is None
     assert await store.count_unread(user["_id"]) == 1
 
 
