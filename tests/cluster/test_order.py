@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from tasktrek.cluster import codec
 from tasktrek.cluster.order import TaskOrder, task_version
-from tasktrek.events import NotificationsReadAll, UserLoggedOut
+from tasktrek.events import LogEntry, NotificationsReadAll, UserLoggedOut
 
 
 class Item:
@@ -58,7 +58,10 @@ def test_task_version_of_records_and_of_payloads():
 
 
 def test_the_codec_carries_every_published_kind():
-    for item in (NotificationsReadAll("u1", 3), UserLoggedOut("u1")):
+    logged = LogEntry("task:updated", {"taskId": "t", "version": 2}, users=("u1",), tasks=("t",), leaving=("u2",),
+                      gained=("u3",), offset="7", at=1.5)
+    assert task_version(logged) == ("t", 2)
+    for item in (NotificationsReadAll("u1", 3), UserLoggedOut("u1"), logged):
         assert codec.decode(codec.encode(item)) == item
     assert codec._revived(codec._plain({"at": datetime(2026, 1, 2, tzinfo=timezone.utc), "ids": ("a",)})) == {
         "at": datetime(2026, 1, 2, tzinfo=timezone.utc), "ids": ["a"],
