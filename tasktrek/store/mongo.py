@@ -32,7 +32,7 @@ from ..events import LogEntry
 from .base import (
     TASK_INDEX_FIELDS, ChangeSet, SessionRecord, TaskQuery, Unmet, offset_number, task_index_fields, task_sort_keys,
 )
-from .mongo_schema import prepare_database
+from .mongo_schema import LOG_COLLECTIONS, prepare_database
 
 DEFAULT_DATABASE = "tasktrek"
 SERVER_SELECTION_TIMEOUT_MS = 5000
@@ -148,9 +148,8 @@ class MongoStore:
         self._users = database["users"]
         self._tasks = database["tasks"]
         self._notifications = database["notifications"]
-        self._events = database["events"]  # _id: the offset's sequence number
-        self._counters = database["counters"]
-        self._sessions = database["sessions"]  # _id: the pid
+        self._events, self._counters, self._sessions = (database[name] for name in LOG_COLLECTIONS)
+        # events: _id is the offset's sequence number; counters: the next one; sessions: _id is the pid
         self._transactions = False  # whether the server runs multi-document transactions
 
     @classmethod

@@ -24,6 +24,9 @@ from .base import task_index_fields
 SCHEMA_VERSION = 1
 META_COLLECTION = "tasktrek_meta"
 DATA_COLLECTIONS = ("users", "tasks", "notifications")
+# TaskTrek's own bookkeeping beside the data (the event log, its counter, recoverable
+# real-time sessions): never the Node service's, and holding no user data to adopt.
+LOG_COLLECTIONS = ("events", "counters", "sessions")
 _SCHEMA_ID = "schema"
 
 # Defaults for fields a Node task or notification may lack (`updatedAt` and the derived
@@ -50,7 +53,7 @@ async def prepare_database(database, source: str) -> str:
         return "tasktrek"  # version 1 is the only one so far: nothing to upgrade
 
     names = {name for name in await database.list_collection_names() if not name.startswith("system.")}
-    strangers = sorted(names - set(DATA_COLLECTIONS) - {META_COLLECTION})
+    strangers = sorted(names - set(DATA_COLLECTIONS) - set(LOG_COLLECTIONS) - {META_COLLECTION})
     if strangers:
         raise IncompatibleDatabase(
             f"{source}: database {database.name!r} holds collections TaskTrek does not know ({', '.join(strangers)}); "
