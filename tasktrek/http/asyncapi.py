@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from marshmallow import Schema
 
-from .. import __version__
-from ..realtime import announcer, delivery, session
+from .. import __version__, events
+from ..realtime import announcer, session
 from . import responses as out
 
 DESCRIPTION = """TaskTrek's real-time endpoint speaks the Socket.IO v5 protocol over Engine.IO v4
@@ -34,13 +34,13 @@ class Event:
 
 
 SERVER_EVENTS = (
-    Event(delivery.TASK_CREATED, "taskCreated", out.TaskEventSchema, "A task was created.", ("user",)),
-    Event(delivery.TASK_UPDATED, "taskUpdated", out.TaskEventSchema, "A task's fields or status changed.", ("task", "user")),
-    Event(delivery.TASK_ASSIGNED, "taskAssigned", out.TaskAssignedEventSchema, "A task's assignee was set, changed or removed.", ("task", "user")),
-    Event(delivery.TASK_DELETED, "taskDeleted", out.TaskEventSchema, "A task was moved to the trash.", ("task", "user")),
-    Event(delivery.TASK_RESTORED, "taskRestored", out.TaskEventSchema, "A task was restored.", ("user",)),
-    Event(delivery.NOTIFICATION_NEW, "notificationNew", out.NotificationSchema, "A notification was stored for the user.", ("user",)),
-    Event(delivery.NOTIFICATION_UPDATED, "notificationUpdated", out.NotificationSchema, "A notification was marked read or unread.", ("user",)),
+    Event(events.TASK_CREATED, "taskCreated", out.TaskEventSchema, "A task was created.", ("user",)),
+    Event(events.TASK_UPDATED, "taskUpdated", out.TaskEventSchema, "A task's fields or status changed.", ("task", "user")),
+    Event(events.TASK_ASSIGNED, "taskAssigned", out.TaskAssignedEventSchema, "A task's assignee was set, changed or removed.", ("task", "user")),
+    Event(events.TASK_DELETED, "taskDeleted", out.TaskEventSchema, "A task was moved to the trash.", ("task", "user")),
+    Event(events.TASK_RESTORED, "taskRestored", out.TaskEventSchema, "A task was restored.", ("user",)),
+    Event(events.NOTIFICATION_NEW, "notificationNew", out.NotificationSchema, "A notification was stored for the user.", ("user",)),
+    Event(events.NOTIFICATION_UPDATED, "notificationUpdated", out.NotificationSchema, "A notification was marked read or unread.", ("user",)),
     Event(session.NOTIFICATION_COUNT, "notificationCount", out.UnreadCountSchema, "The unread count, right after connecting (and after read-all).", ("socket", "user")),
     Event(announcer.PRESENCE_ONLINE, "presenceOnline", out.PresenceSchema, "A contact's first socket connected.", ("user",)),
     Event(announcer.PRESENCE_OFFLINE, "presenceOffline", out.PresenceSchema, "A contact's last socket is gone (after a grace period).", ("user",)),
