@@ -93,3 +93,57 @@ def test_users_help_names_the_actions(tmp_path):
     result = tasktrek("users", "--help", env=clean_env(), cwd=tmp_path)
     assert result.returncode == 0
     assert all(action in result.stdout for action in ("create", "set-password", "disable"))
+
+
+def _on_a_terminal(args: list[str], env: dict, answers: list[tuple[bytes, bytes]]) -> tuple[bytes, int]:
+    """Run the command with a pseudo-terminal as its terminal; type each answer after its prompt."""
+    import os
+    import pty
+    import select
+    import sys
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the command, its terminal the pty
+        os.execve(sys.executable, [sys.executable, "-m", "tasktrek", *args], env)
+    seen = b""
+
+    def read_until(token: bytes) -> None:
+        nonlocal seen
+        while token not in seen:
+            ready, _, _ = select.select([fd], [], [], 30)
+            assert ready, f"no {token!r} within 30 s: {seen!r}"
+            try:
+                chunk = os.read(fd, 1024)
+            except OSError:  # the child closed the terminal
+                chunk = b""
+            assert chunk, f"ended before {token!r}: {seen!r}"
+            seen += chunk
+
+    try:
+        for prompt, answer in answers:
+            read_until(prompt)
+            os.write(fd, answer)
+        while True:  # the rest of what it prints, until it closes the terminal by exiting
+            ready, _, _ = select.select([fd], [], [], 30)
+            assert ready, f"still running after 30 s: {seen!r}"
+            try:
+                chunk = os.read(fd, 1024)
+            except OSError:  # EIO: the child has exited
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(fd)
+        _, status = os.waitpid(pid, 0)
+    return seen, os.waitstatus_to_exitcode(status)
+
+
+async def test_on_a_terminal_the_password_is_asked_twice_without_echo(db_env, served):
+    typed, status = _on_a_terminal(["users", "create", "--email", "dee@example.com", "--name", "Dee"], db_env,
+                                   [(b"password: ", b"typed on a tty\n"), (b"again: ", b"typed on a tty\n")])
+    assert status == 0 and b"created user" in typed and b"typed on a tty" not in typed  # never echoed
+    assert (await login(served, "dee@example.com", "typed on a tty"))[0] == 200
+    typed, status = _on_a_terminal(["users", "set-password", "--email", "dee@example.com"], db_env,
+                                   [(b"password: ", b"one new password\n"), (b"again: ", b"another password\n")])
+    assert status == 2 and b"the two passwords differ" in typed
