@@ -7,8 +7,13 @@ import asyncio
 import os
 import shutil
 from pathlib import Path
+from typing import Awaitable, Callable
 
 import pytest
+from aiohttp import web
+
+from tasktrek import create_app
+from tasktrek.http.keys import SERVICES, STORE
 
 JS_DIR = Path(__file__).resolve().parent.parent / "js"
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"  # git-ignored
@@ -21,7 +26,12 @@ def chromium() -> str:
     return path
 
 
-async def run_scenario(name: str, board_url: str) -> None:
+CUE = "cue:"  # a scenario's line that asks the test to act (e.g. restart the server)
+
+
+async def run_scenario(name: str, board_url: str, on_cue: Callable[[str], Awaitable[None]] | None = None) -> None:
+    """Run tests/js/board/scenarios.mjs's `name` against `board_url`; its output lines that
+    start with CUE are handed to `on_cue` while it goes on."""
     node = shutil.which("node")
     assert node, "node is not installed: the browser tests need Node.js 18+"
     assert (JS_DIR / "node_modules" / "playwright-core").is_dir(), "run `npm ci --prefix tests/js` (make test does)"
@@ -31,13 +41,25 @@ async def run_scenario(name: str, board_url: str) -> None:
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, "BOARD_URL": board_url, "CHROMIUM": chromium(), "SCREENSHOTS": str(SCREENSHOTS), "NODE_NO_WARNINGS": "1"},
     )
+    output: list[str] = []
+
+    async def follow() -> None:
+        assert proc.stdout is not None
+        async for raw in proc.stdout:
+            line = raw.decode().rstrip("\n")
+            output.append(line)
+            if line.startswith(CUE):
+                assert on_cue, f"scenario {name} gave a cue that this test does not answer: {line}"
+                await on_cue(line[len(CUE):])
+        await proc.wait()
+
     try:
-        output, _ = await asyncio.wait_for(proc.communicate(), SCENARIO_TIMEOUT)
+        await asyncio.wait_for(follow(), SCENARIO_TIMEOUT)
     except TimeoutError:
         proc.kill()
-        output, _ = await proc.communicate()
-        pytest.fail(f"scenario {name} did not finish in {SCENARIO_TIMEOUT}s:\n{output.decode()}")
-    assert proc.returncode == 0, f"scenario {name} failed:\n{output.decode()}"
+        await proc.wait()
+        pytest.fail(f"scenario {name} did not finish in {SCENARIO_TIMEOUT}s:\n" + "\n".join(output))
+    assert proc.returncode == 0, f"scenario {name} failed:\n" + "\n".join(output)
 
 
 async def test_two_people_work_on_one_task_live(serve):
@@ -56,3 +78,34 @@ async def test_errors_read_as_sentences_and_sessions_end_cleanly(serve):
 
 async def test_the_board_works_under_a_prefix(serve):
     await run_scenario("mounted", await serve("/tasks/"))
+
+
+async def start_server(app: web.Application, port: int, before_listening=None) -> web.AppRunner:
+    runner = web.AppRunner(app)
+    await runner.setup()  # the app has started (store open, gateway running); nothing listens yet
+    if before_listening:
+        await before_listening(app)
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
+async def test_after_a_server_restart_the_board_reconnects_and_shows_what_changed(settings, unused_tcp_port):
+    port = unused_tcp_port
+    runner = await start_server(create_app(settings), port)
+
+    async def restart(cue: str) -> None:
+        nonlocal runner
+        command, email = cue.split()
+        assert command == "restart"
+        await runner.cleanup()
+
+        async def change_while_down(app: web.Application) -> None:
+            owner = await app[STORE].get_user_by_email(email)
+            await app[SERVICES].tasks.create(owner, {"title": "Made while the server was down"})
+
+        runner = await start_server(create_app(settings), port, change_while_down)
+
+    try:
+        await run_scenario("restart", f"http://127.0.0.1:{port}/", restart)
+    finally:
+        await runner.cleanup()

@@ -229,3 +229,19 @@ export async function mounted(browser) {
   assert.ok(sockets.includes(`${new URL(BOARD_URL).pathname}socket.io/`), `WebSockets opened: ${sockets}`);
   assertNoProblems(first, second);
 }
+
+// The server restarts; a task is made while nothing listens: the tab says so, reconnects by
+// itself and shows it.
+export async function restart(browser) {
+  const ann = person("Ann");
+  const page = await openBoard(browser);
+  await signUp(page, ann);
+  await createTask(page, { title: "Made before the restart" });
+  console.log(`cue:restart ${ann.email}`); // the test restarts the server now
+  await lineSaysOffline(page, true);
+  await lineSaysOffline(page, false);
+  await card(column(page, "To do"), "Made while the server was down").waitFor();
+  await card(column(page, "To do"), "Made before the restart").waitFor();
+  await page.getByText(`Signed in as ${ann.name}`).waitFor();
+  assertNoProblems(page);
+}
