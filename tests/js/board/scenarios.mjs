@@ -227,6 +227,13 @@ export async function mounted(browser) {
   await moved.getByLabel("Status", { exact: true }).selectOption("done");
   await card(column(first, "Done"), "Works under a prefix").waitFor();
   assert.ok(sockets.includes(`${new URL(BOARD_URL).pathname}socket.io/`), `WebSockets opened: ${sockets}`);
+
+  // The keyboard alone makes a task: Enter on "New task", the title has the focus, Enter saves.
+  await first.getByRole("button", { name: "New task", exact: true }).focus();
+  await first.keyboard.press("Enter");
+  await first.keyboard.type("Typed with the keyboard");
+  await first.keyboard.press("Enter");
+  await card(column(second, "To do"), "Typed with the keyboard").waitFor();
   assertNoProblems(first, second);
 }
 
