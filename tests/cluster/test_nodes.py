@@ -192,3 +192,42 @@ async def test_the_login_limit_is_shared_by_the_nodes(cluster):
     for node in (a, b):
         status, body = await node.request("POST", "/api/users/login", json=wrong)
         assert status == 429, body
+
+
+async def test_socketio_client_over_polling_through_a_sticky_proxy_in_front_of_two_nodes(cluster, aiohttp_server):
+    from tests.realtime.clients import JsDriver
+
+    from .sticky import StickyProxy
+
+    a, b = await cluster(2)
+    proxy = StickyProxy([a.url, b.url])
+    served = await aiohttp_server(proxy.app)
+
+    class ThroughProxy:
+        url = str(served.make_url("")).rstrip("/")
+        socketio_path = "/socket.io"
+
+    owner = await a.register("owner")
+    helper = await a.register("helper")
+    task = await a.create_task(owner, assignedTo=helper.id)
+    await a.set_status(helper, task["_id"], "in-progress")
+    driver = await JsDriver.start()
+    try:
+        polling = driver.client(ThroughProxy, ["polling"])  # stays on long-polling
+        default = driver.client(ThroughProxy, None)  # socket.io-client's defaults: polling, then the upgrade
+        await polling.connect(owner.token)
+        await default.connect(helper.token)
+        assert sorted(proxy.sessions.values()) == sorted([a.url, b.url])  # one session on each node
+        assert await polling.transport() == "polling"
+        assert await polling.event("presence:online") == {"userId": helper.id}
+        await a.update_task(owner, task["_id"], title="through a")
+        await b.update_task(owner, task["_id"], title="through b")
+        for client in (polling, default):
+            await until(client, "task:updated", title="through a")
+            assert (await client.event("task:updated"))["title"] == "through b"
+        assert (await polling.call("presence:get"))["users"] == sorted([owner.id, helper.id])
+        await default.upgraded  # the WebSocket upgrade went to the same node as the session
+        await b.logout(helper)
+        await default.wait_disconnect()
+    finally:
+        await driver.close()
