@@ -6,6 +6,7 @@ import errno
 import logging
 import math
 import os
+import re
 import secrets
 import stat
 from dataclasses import dataclass, field, replace
@@ -46,9 +47,12 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("TASKTREK_REDIS_URL", "(none: one process)", "redis://host[:port][/db], rediss://... or unix://...: cluster mode"),
     ("TASKTREK_NODE_TTL_SECONDS", "15", "cluster mode: a silent node's sockets are counted out of presence after this"),
     ("TASKTREK_REDIS_PREFIX", DEFAULT_REDIS_PREFIX, "cluster mode: prefix of every Redis key"),
+    ("TASKTREK_NODE_NAME", "(none)",
+     "this node's name (letters, digits, -): its Engine.IO session ids start with '<name>.', for sticky routing by sid"),
 )
 
 REGISTRATION_MODES = ("open", "closed")
+NODE_NAME = re.compile(r"[A-Za-z0-9-]{1,32}")
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ class Settings:
     redis_url: str | None = None
     redis_prefix: str = DEFAULT_REDIS_PREFIX  # key prefix, so that deployments can share a Redis
     node_ttl_seconds: float = 15.0  # a node silent this long is counted out of presence
+    node_name: str = ""  # prefixes Engine.IO sids ("<name>."), so that a load balancer can route by sid
     registration: str = "open"
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
     # Not environment-driven: limits a careful operator rarely changes.
@@ -124,6 +129,10 @@ class Settings:
             values["redis_prefix"] = v
         if (v := pick("TASKTREK_NODE_TTL_SECONDS")) is not None:
             values["node_ttl_seconds"] = _number(v, "TASKTREK_NODE_TTL_SECONDS", float, minimum=1)
+        if (v := pick("TASKTREK_NODE_NAME")) is not None:
+            if not NODE_NAME.fullmatch(v):
+                raise ConfigError(f"TASKTREK_NODE_NAME: {v!r} is not 1-32 letters, digits or '-'")
+            values["node_name"] = v
         if (v := pick("TASKTREK_REGISTRATION")) is not None:
             values["registration"] = v.strip().lower()
         if (v := pick("TASKTREK_TRUSTED_PROXIES")) is not None:

@@ -113,7 +113,7 @@ class EngineSocket(ABC):
     upgrades: tuple[str, ...] = ()  # announced in the open packet
 
     def __init__(self, options: RealtimeOptions, handler: EngineHandler, sid: str | None = None) -> None:
-        self.sid = sid or new_sid()
+        self.sid = sid or options.sid_prefix + new_sid()
         self.options = options
         self.state = State.OPEN
         self.close_reason: str | None = None

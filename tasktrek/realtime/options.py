@@ -24,6 +24,7 @@ class RealtimeOptions:
     max_task_rooms: int = 1000  # task rooms one socket may be in
     upgrade_timeout: float = 10.0  # seconds for 2probe and 5 on a WebSocket upgrading a polling session
     cors_origins: tuple[str, ...] = ()  # browser origins allowed (TASKTREK_CORS_ORIGINS); "*" = any
+    sid_prefix: str = ""  # starts every Engine.IO sid: "<TASKTREK_NODE_NAME>." (docs/scaling.md)
 
     @classmethod
     def from_settings(cls, settings, **overrides) -> "RealtimeOptions":
@@ -32,6 +33,7 @@ class RealtimeOptions:
             ping_timeout=float(settings.ping_timeout_seconds),
             presence_grace=float(settings.presence_grace_seconds),
             cors_origins=tuple(settings.cors_origins),
+            sid_prefix=f"{settings.node_name}." if settings.node_name else "",
         )
         return replace(base, **overrides)
 

@@ -94,6 +94,7 @@ async def cluster(tmp_path, redis, redis_url, prefix):
         db = tmp_path / "cluster.db"
 
         async def start(self, name: str, url: str | None = None, **env: str) -> NodeProcess:
+            env.setdefault("TASKTREK_NODE_NAME", name)
             node = NodeProcess(name, node_env(self.db, url or redis_url, prefix, **env), session)
             nodes.append(node)
             return await node.start()

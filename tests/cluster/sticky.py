@@ -1,13 +1,12 @@
-"""A sticky reverse proxy in front of several nodes, as a load balancer does for long-polling
-clients: a new Engine.IO session goes to the next node in turn, and every later request of
-that session (its polls, its POSTs, its WebSocket upgrade) to the node that opened it, found
-by the `sid` query parameter. docs/scaling.md shows the same rule for nginx."""
+"""A sticky reverse proxy in front of several nodes, routing as docs/scaling.md's nginx
+configuration does: a new Engine.IO session goes to the next node in turn, and every later
+request of that session (its polls, its POSTs, its WebSocket upgrade) to the node that
+opened it, named by the `sid` query parameter's prefix (`<TASKTREK_NODE_NAME>.`)."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 
 import aiohttp
 from aiohttp import web
@@ -16,10 +15,10 @@ HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "upgrade", "host
 
 
 class StickyProxy:
-    def __init__(self, upstreams: list[str]) -> None:
-        self.upstreams = upstreams
-        self.sessions: dict[str, str] = {}  # Engine.IO sid → upstream that opened it
-        self._turn = itertools.cycle(upstreams)
+    def __init__(self, upstreams: dict[str, str]) -> None:
+        self.upstreams = upstreams  # node name → its URL
+        self.routed: list[tuple[str, str]] = []  # (sid, node name) of every request with a sid
+        self._turn = itertools.cycle(upstreams.values())
         self.app = web.Application()
         self.app.router.add_route("*", "/{tail:.*}", self.forward)
         self._client: aiohttp.ClientSession | None = None
@@ -34,9 +33,11 @@ class StickyProxy:
 
     def upstream_for(self, request: web.Request) -> str:
         sid = request.query.get("sid")
-        if sid is not None:
-            return self.sessions.get(sid, self.upstreams[0])
-        return next(self._turn)
+        if sid is None:
+            return next(self._turn)
+        node = sid.partition(".")[0]
+        self.routed.append((sid, node))
+        return self.upstreams.get(node) or next(self._turn)
 
     async def forward(self, request: web.Request) -> web.StreamResponse:
         upstream = self.upstream_for(request)
@@ -47,8 +48,6 @@ class StickyProxy:
         body = await request.read()
         async with self._client.request(request.method, target, headers=headers, data=body or None) as answer:
             payload = await answer.read()
-            if "sid" not in request.query and answer.status == 200 and payload.startswith(b"0{"):
-                self.sessions[json.loads(payload[1:].split(b"\x1e")[0])["sid"]] = upstream  # the open packet
             out = {k: v for k, v in answer.headers.items() if k.lower() not in HOP_HEADERS}
             return web.Response(status=answer.status, body=payload, headers=out)
 

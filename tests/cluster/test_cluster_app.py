@@ -74,3 +74,13 @@ def test_credentials_in_the_redis_url_are_not_logged():
     from tasktrek.cluster.connection import describe
 
     assert describe("rediss://user:s3cret@cache.example:6380/1") == "rediss://cache.example:6380/1"
+
+
+def test_a_node_name_prefixes_engine_io_session_ids():
+    from tasktrek.realtime.options import RealtimeOptions
+
+    settings = Settings.from_env({"TASKTREK_NODE_NAME": "node-2"})
+    assert RealtimeOptions.from_settings(settings).sid_prefix == "node-2."
+    assert RealtimeOptions.from_settings(Settings.from_env({})).sid_prefix == ""
+    with pytest.raises(ConfigError, match="TASKTREK_NODE_NAME"):
+        Settings.from_env({"TASKTREK_NODE_NAME": "a.b"})

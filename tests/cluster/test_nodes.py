@@ -200,7 +200,7 @@ async def test_socketio_client_over_polling_through_a_sticky_proxy_in_front_of_t
     from .sticky import StickyProxy
 
     a, b = await cluster(2)
-    proxy = StickyProxy([a.url, b.url])
+    proxy = StickyProxy({a.name: a.url, b.name: b.url})
     served = await aiohttp_server(proxy.app)
 
     class ThroughProxy:
@@ -217,7 +217,7 @@ async def test_socketio_client_over_polling_through_a_sticky_proxy_in_front_of_t
         default = driver.client(ThroughProxy, None)  # socket.io-client's defaults: polling, then the upgrade
         await polling.connect(owner.token)
         await default.connect(helper.token)
-        assert sorted(proxy.sessions.values()) == sorted([a.url, b.url])  # one session on each node
+        assert {node for _, node in proxy.routed} == {a.name, b.name}  # a session on each node, in turn
         assert await polling.transport() == "polling"
         assert await polling.event("presence:online") == {"userId": helper.id}
         await a.update_task(owner, task["_id"], title="through a")
@@ -226,7 +226,8 @@ async def test_socketio_client_over_polling_through_a_sticky_proxy_in_front_of_t
             await until(client, "task:updated", title="through a")
             assert (await client.event("task:updated"))["title"] == "through b"
         assert (await polling.call("presence:get"))["users"] == sorted([owner.id, helper.id])
-        await default.upgraded  # the WebSocket upgrade went to the same node as the session
+        await default.upgraded  # the WebSocket upgrade went to the node of the session
+        assert all(node in proxy.upstreams for _, node in proxy.routed)  # every sid named its node
         await b.logout(helper)
         await default.wait_disconnect()
     finally:
