@@ -37,6 +37,9 @@ class Sizes:
     bigdata_requests: int  # per query, per repetition ...
     bigdata_repetition_s: float  # ... or fewer if a repetition takes this long
 
+    # 6. cluster (two nodes on one Redis and one SQLite file)
+    cluster_sockets: int  # spread over the two nodes
+
 
 FULL = Sizes(
     profile="full",
@@ -58,6 +61,7 @@ FULL = Sizes(
     bigdata_warmup_requests=10,
     bigdata_requests=100,
     bigdata_repetition_s=10.0,
+    cluster_sockets=2_000,
 )
 
 SMOKE = Sizes(
@@ -80,4 +84,5 @@ SMOKE = Sizes(
     bigdata_warmup_requests=2,
     bigdata_requests=20,
     bigdata_repetition_s=2.0,
+    cluster_sockets=100,
 )

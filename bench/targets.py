@@ -37,8 +37,10 @@ class Context:
         return Server(name, argv + ["--port", str(port)], port=port, log_dir=self.workdir,
                       placement=self.placement, env=env)
 
-    def tasktrek(self, *, db_path: Path | None = None, bcrypt_rounds: int | None = SETUP_BCRYPT_ROUNDS) -> Server:
-        """TaskTrek on SQLite (a fresh file unless `db_path`); `bcrypt_rounds=None`: the default cost."""
+    def tasktrek(self, *, db_path: Path | None = None, bcrypt_rounds: int | None = SETUP_BCRYPT_ROUNDS,
+                 cluster: dict[str, str] | None = None) -> Server:
+        """TaskTrek on SQLite (a fresh file unless `db_path`); `bcrypt_rounds=None`: the default cost;
+        `cluster`: the TASKTREK_ variables of a cluster node (Redis URL, prefix, node name)."""
         db_path = db_path or self.workdir / f"tasktrek-{uuid.uuid4().hex[:8]}.db"
         env = {k: v for k, v in os.environ.items() if not k.startswith(INHERITED_CONFIG)}
         env |= {
@@ -48,6 +50,7 @@ class Context:
         }
         if bcrypt_rounds is not None:
             env["TASKTREK_BCRYPT_ROUNDS"] = str(bcrypt_rounds)
+        env |= cluster or {}
         return self._server(TASKTREK, [sys.executable, "-m", "tasktrek"], env)
 
     def floor(self, bodies: Path) -> Server:
