@@ -97,21 +97,29 @@ def test_with_nothing_set_the_image_serves_sqlite_from_its_volume_and_is_healthy
     assert (volume / "tasktrek.db").exists() and (volume / "tasktrek.db.secret").exists()
 
 
-def test_compose_runs_a_replica_set_mongodb_redis_and_one_node_that_restart():
+def test_compose_runs_a_replica_set_mongodb_redis_and_two_nodes_behind_nginx_that_restart():
     import yaml
 
     from tasktrek import Settings
 
     services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
-    assert set(services) >= {"mongo", "redis", "tasktrek"}
+    assert set(services) >= {"mongo", "redis", "tasktrek-1", "tasktrek-2", "nginx"}
     assert all(service.get("restart") in ("unless-stopped", "always") for service in services.values())
-    mongo, node = services["mongo"], services["tasktrek"]
+    mongo = services["mongo"]
     assert mongo["command"][:2] == ["--replSet", "rs0"] and "rs.initiate" in " ".join(mongo["healthcheck"]["test"])
-    assert node["depends_on"] == {"mongo": {"condition": "service_healthy"}, "redis": {"condition": "service_healthy"}}
-    secret = node["environment"]["TASKTREK_JWT_SECRET"]
-    assert secret.startswith("${JWT_SECRET:?")  # compose refuses to start without it
-    # The node's environment as compose would give it, on top of the image's.
-    env = {**image_env(), **node["environment"], "TASKTREK_JWT_SECRET": "c" * 40}
-    settings = Settings.from_env(env)
-    assert settings.database_url == "mongodb://mongo:27017/tasktrek?replicaSet=rs0"
-    assert settings.redis_url == "redis://redis:6379/0" and settings.host == "0.0.0.0"
+    names = set()
+    for name in ("tasktrek-1", "tasktrek-2"):
+        node = services[name]
+        assert node["depends_on"] == {"mongo": {"condition": "service_healthy"}, "redis": {"condition": "service_healthy"}}
+        secret = node["environment"]["TASKTREK_JWT_SECRET"]
+        assert secret.startswith("${JWT_SECRET:?")  # compose refuses to start without it
+        # The node's environment as compose would give it, on top of the image's.
+        env = {**image_env(), **node["environment"], "TASKTREK_JWT_SECRET": "c" * 40}
+        settings = Settings.from_env(env)
+        assert settings.database_url == "mongodb://mongo:27017/tasktrek?replicaSet=rs0"
+        assert settings.redis_url == "redis://redis:6379/0" and settings.host == "0.0.0.0"
+        names.add(settings.node_name)
+    # nginx routes a session's requests by the node name its sid starts with (docs/scaling.md)
+    nginx_conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert services["nginx"]["volumes"] == ["./deploy/nginx.conf:/etc/nginx/nginx.conf:ro"]
+    assert len(names) == 2 and all(f"~^{name}\\." in nginx_conf for name in names)
