@@ -35,6 +35,12 @@ LOGGED_EVENTS = (TASK_CREATED, TASK_UPDATED, TASK_ASSIGNED, TASK_DELETED, TASK_R
                  NOTIFICATION_NEW, NOTIFICATION_UPDATED)
 
 
+def offset_number(offset: object) -> int:
+    """The sequence number of an offset; anything else (a client's garbage too) counts as
+    the log's start."""
+    return int(offset) if isinstance(offset, str) and offset.isdigit() and len(offset) < 19 else 0
+
+
 @dataclass(frozen=True, slots=True)
 class LogEntry:
     event: str  # one of LOGGED_EVENTS

@@ -66,6 +66,8 @@ class Settings:
     presence_grace_seconds: float = 5.0
     ping_interval_seconds: float = 25.0
     ping_timeout_seconds: float = 20.0
+    recovery_window_seconds: float = 600.0  # 0 turns connection state recovery off
+    recovery_max_events: int = 1000  # the most missed events one recovery replays
     cors_origins: tuple[str, ...] = ()
     log_level: str = "INFO"
     # Cluster mode (docs/scaling.md): unset → one process, and redis is never imported.
@@ -119,6 +121,10 @@ class Settings:
             values["ping_interval_seconds"] = _number(v, "TASKTREK_PING_INTERVAL_SECONDS", float, minimum=0.01)
         if (v := pick("TASKTREK_PING_TIMEOUT_SECONDS")) is not None:
             values["ping_timeout_seconds"] = _number(v, "TASKTREK_PING_TIMEOUT_SECONDS", float, minimum=0.01)
+        if (v := pick("TASKTREK_RECOVERY_WINDOW_SECONDS")) is not None:
+            values["recovery_window_seconds"] = _number(v, "TASKTREK_RECOVERY_WINDOW_SECONDS", float, minimum=0)
+        if (v := pick("TASKTREK_RECOVERY_MAX_EVENTS")) is not None:
+            values["recovery_max_events"] = _number(v, "TASKTREK_RECOVERY_MAX_EVENTS", int, minimum=1)
         if (v := pick("TASKTREK_CORS_ORIGINS")) is not None:
             values["cors_origins"] = tuple(o.strip() for o in v.split(",") if o.strip())
         if (v := pick("TASKTREK_LOG_LEVEL")) is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Hashable, Iterable, Protocol
 
-from ..events import LogEntry
+from ..events import LogEntry, offset_number
 from . import engineio as eio
 from . import socketio as sio
 from .rooms import RoomRegistry
@@ -19,7 +19,15 @@ def user_room(user_id: str) -> str:
 
 
 def task_room(task_id: str) -> str:
-    return f"task:{task_id}"
+    return TASK_ROOM_PREFIX + task_id
+
+
+TASK_ROOM_PREFIX = "task:"
+
+
+def task_ids(rooms: Iterable[str]) -> list[str]:
+    """The task ids of the task rooms among `rooms`."""
+    return [room[len(TASK_ROOM_PREFIX):] for room in rooms if room.startswith(TASK_ROOM_PREFIX)]
 
 
 def event_frame(name: str, *args: Any) -> str:
@@ -29,6 +37,7 @@ def event_frame(name: str, *args: Any) -> str:
 
 class Member(Hashable, Protocol):
     recovers: bool  # opted into connection state recovery: logged events carry their offset
+    skip_through: int  # logged events up to this offset reached it already (a replay)
 
     def send_frame(self, frame: str) -> bool:
         """Queue one encoded frame without waiting; False if it was not queued."""
@@ -59,7 +68,10 @@ class Broadcaster:
         (each form encoded at most once)."""
         plain = with_offset = None
         sent = 0
+        number = offset_number(entry.offset)
         for member in self.rooms.recipients(rooms):
+            if number <= member.skip_through:
+                continue
             if member.recovers:
                 with_offset = with_offset or event_frame(entry.event, entry.payload, entry.offset)
                 sent += member.send_frame(with_offset)

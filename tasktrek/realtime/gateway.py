@@ -17,11 +17,13 @@ and starts and stops everything.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Awaitable, Callable, Protocol
 
 from aiohttp import hdrs, web
 
+from ..errors import StoreUnavailable
 from ..http.cors import ALLOW_HEADERS, allowed_origin, cors_headers
 from . import engineio as eio
 from . import polling
@@ -42,6 +44,7 @@ ELSEWHERE = PATH + "{tail:.+}"  # any other path under PATH: answered here, neve
 PREFLIGHT_METHODS = "GET, POST, OPTIONS"
 PREFLIGHT_MAX_AGE = "600"
 SHUTTING_DOWN = (eio.BAD_REQUEST[0], "Server shutting down")  # answered 503
+PRUNE_INTERVAL_SECONDS = 60.0  # how often old log entries and sessions are deleted (bounded)
 
 
 def origin_refused(origins: tuple[str, ...], origin: str | None) -> bool:
@@ -99,11 +102,12 @@ class Gateway:
         self.announcer = PresenceAnnouncer(
             services.tasks, self.presence, self.broadcaster, self.background, everywhere=everywhere
         )
-        self.sessions = Sessions(services, options, self.broadcaster, self.announcer)
+        self.sessions = Sessions(services, options, self.broadcaster, self.announcer, self.background)
         self.delivery = Delivery(services, self.broadcaster, self.sessions, self.announcer, self.background)
         self._options = options
         self._closing = False
         self._unsubscribe: Callable[[], None] | None = None
+        self._pruning: asyncio.Task | None = None
         self._transports: dict[str, Transport] = {
             polling.NAME: self._serve_polling,
             websocket.NAME: self._serve_websocket,
@@ -176,14 +180,34 @@ class Gateway:
 
     # --- lifecycle -----------------------------------------------------------------------
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Deliver what the core publishes; sessions cut by a crash become recoverable; the
+        log and old sessions are pruned in the background from now on."""
         self._closing = False
         self._unsubscribe = self.events.subscribe(self.delivery.on_published)
+        try:
+            await self.services.recovery.started()
+        except StoreUnavailable:
+            log.warning("could not mark the sessions of the last run as dropped: database unavailable")
+        self._pruning = asyncio.get_running_loop().create_task(self._prune_forever())
+
+    async def _prune_forever(self) -> None:
+        while True:
+            await asyncio.sleep(PRUNE_INTERVAL_SECONDS)
+            try:
+                await self.services.recovery.prune()
+            except StoreUnavailable:
+                pass  # requests and /readyz report it; try again next time
+            except Exception:
+                log.exception("pruning the event log failed")
 
     async def close(self) -> None:
         """Close every socket politely (close frame 1001), wait a little for them, drop the
         rest, and cancel every timer and pending announcement."""
         self._closing = True
+        if self._pruning is not None:
+            self._pruning.cancel()
+            self._pruning = None
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None

@@ -5,6 +5,13 @@ events (`join:task`, `leave:task`, `presence:get`) with their acks, puts connect
 their user room, reports arrivals and departures to presence, and disconnects a user's sockets
 when asked. It is the `EngineHandler` of every Engine.IO socket.
 
+Connection state recovery (REALTIME.md): a client that sends `"recover": true` gets a session
+(a pid in the CONNECT answer, offsets on logged events); coming back with that pid within the
+window, it gets its sid back, its missed events (asked of the recovery service) right after
+the CONNECT answer, then its rooms, all without yielding in between: what is delivered live
+afterwards up to the replay's end (`skip_through`) is not sent twice, and nothing newer is
+sent before the replay.
+
 No business rule lives here: whether a token is good, who may join a task room, who a user's
 contacts are and how many notifications are unread is asked of the services. An answer about
 access is asked again when access was revoked (a logout, a lost task) while it was being
@@ -15,13 +22,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import Any, Awaitable, Callable, TypeVar
 
 from ..errors import DomainError, StoreUnavailable, Unauthorized
+from ..store import SessionRecord
 from . import engineio as eio
 from . import socketio as sio
 from .announcer import PresenceAnnouncer
-from .broadcaster import Broadcaster, event_frame, task_room, user_room
+from .background import Background
+from .broadcaster import Broadcaster, event_frame, task_ids, task_room, user_room
 from .engine import CloseCode, CloseReason, EngineSocket, new_sid
 from .options import RealtimeOptions
 
@@ -40,6 +50,10 @@ BAD_USER_IDS = "userIds must be a list of user ids"
 TOO_MANY_USER_IDS = "too many userIds"
 INTERNAL_ERROR = "internal error"
 
+# Why an Engine.IO socket closed, when its Socket.IO session is not kept for recovery: the
+# server ended it (a logout, a refusal) or the client broke the protocol.
+UNRECOVERABLE = frozenset({CloseReason.SERVER_CLOSE, CloseReason.PARSE_ERROR})
+
 # Client → server events.
 JOIN_TASK = "join:task"
 LEAVE_TASK = "leave:task"
@@ -53,7 +67,7 @@ PRESENCE_LIST = "presence:list"
 class Client:
     """One Socket.IO client: an Engine.IO socket and its connection to namespace "/"."""
 
-    __slots__ = ("engine", "fallback_token", "sid", "user_id", "connect_timer", "connecting", "recovers")
+    __slots__ = ("engine", "fallback_token", "sid", "user_id", "connect_timer", "connecting", "session", "skip_through")
 
     def __init__(self, engine: EngineSocket, fallback_token: str | None) -> None:
         self.engine = engine
@@ -65,11 +79,17 @@ class Client:
         # but a polling session's POST still being handled when its upgraded WebSocket delivers
         # the next packet is a second, concurrent one.
         self.connecting = False
-        self.recovers = False  # opted into connection state recovery
+        self.session: SessionRecord | None = None  # opted into connection state recovery
+        self.skip_through = 0  # logged events up to this offset were replayed (or were not its)
 
     @property
     def connected(self) -> bool:
         return self.sid is not None
+
+    @property
+    def recovers(self) -> bool:
+        """Whether logged events carry their offset to this client."""
+        return self.session is not None
 
     def send(self, packet: sio.Packet) -> bool:
         return self.engine.send(eio.Packet(eio.MESSAGE, sio.encode(packet)))
@@ -90,11 +110,13 @@ T = TypeVar("T")
 
 class Sessions:
     def __init__(self, services, options: RealtimeOptions, broadcaster: Broadcaster,
-                 announcer: PresenceAnnouncer) -> None:
+                 announcer: PresenceAnnouncer, background: Background) -> None:
         self.services = services
+        self.recovery = services.recovery
         self.options = options  # read as connections open and events arrive
         self.broadcaster = broadcaster
         self.announcer = announcer
+        self.background = background
         # Every Engine.IO socket by sid, from its handshake until its transport is done with it
         # (a closing socket too: shutdown reaches it, and polling requests find it).
         self.clients: dict[str, Client] = {}
@@ -144,7 +166,7 @@ class Sessions:
         elif kind == sio.EVENT:
             await self._event(client, packet)
         elif kind == sio.DISCONNECT:
-            self._detach(client)
+            self._detach(client, recoverable=False)  # the client left on purpose
             self._start_connect_timer(client)
         elif kind == sio.ACK:
             pass  # the server never asks clients for acks
@@ -156,7 +178,7 @@ class Sessions:
         if client is None:
             return
         self._cancel_connect_timer(client)
-        self._detach(client)
+        self._detach(client, recoverable=reason not in UNRECOVERABLE)
 
     def on_engine_finished(self, engine: EngineSocket) -> None:
         self.clients.pop(engine.sid, None)
@@ -217,12 +239,32 @@ class Sessions:
             client.connecting = False
         if not client.engine.is_open:
             return
-        self._cancel_connect_timer(client)
         user_id = user["_id"]
-        client.sid = new_sid()
+        replay = session = None
+        if auth.get("recover") is True and self.recovery.enabled:
+            try:
+                if "pid" in auth:
+                    replay = await self.recovery.recover(user_id, auth["pid"], auth.get("offset"))
+                session = replay.session if replay else await self.recovery.open(user_id, new_sid())
+            except Exception:  # e.g. the database does not answer: connect, just without recovery
+                log.warning("connection state recovery failed for %s", user_id, exc_info=True)
+            if not client.engine.is_open:
+                return
+        # From here to the rooms, nothing yields: see the module's docstring.
+        self._cancel_connect_timer(client)
+        client.sid = session.sid if session else new_sid()
         client.user_id = user_id
-        self.broadcaster.rooms.join(client, user_room(user_id))
-        client.send(sio.connect(client.sid))
+        client.session = session
+        client.send(sio.connect(client.sid, pid=session.pid if session else None))
+        rooms = self.broadcaster.rooms
+        rooms.join(client, user_room(user_id))
+        if replay is not None:
+            for entry in replay.missed:
+                client.send_frame(event_frame(entry.event, entry.payload, entry.offset))
+            client.skip_through = replay.through
+            for task_id in replay.rooms:
+                rooms.join(client, task_room(task_id))
+            self._save_session(client)
         self.announcer.arrived(user_id)
         try:
             unread = await self.services.notifications.unread_count(user_id)
@@ -236,15 +278,30 @@ class Sessions:
         client.send(sio.connect_error(message))
         client.engine.close(CloseReason.SERVER_CLOSE)
 
-    def _detach(self, client: Client) -> None:
-        """The client is no longer connected to "/": out of every room, one socket fewer."""
+    def _detach(self, client: Client, *, recoverable: bool) -> None:
+        """The client is no longer connected to "/": out of every room, one socket fewer, and
+        its session (if it has one) kept for recovery or ended."""
         user_id = client.user_id
         if user_id is None:
             return
         client.sid = None
         client.user_id = None
-        self.broadcaster.rooms.leave_all(client)
+        left = self.broadcaster.rooms.leave_all(client)
         self.announcer.left(user_id)
+        session, client.session = client.session, None
+        if session is not None:
+            if recoverable:
+                rooms = tuple(sorted(task_ids(left)))
+                self.background.spawn(self.recovery.dropped(replace(session, rooms=rooms)))
+            else:
+                self.background.spawn(self.recovery.end(session.pid))
+
+    def _save_session(self, client: Client) -> None:
+        """Store the session's current task rooms (in order: spawned tasks start in order)."""
+        if client.session is not None:
+            rooms = tuple(sorted(task_ids(self.broadcaster.rooms.rooms_of(client))))
+            client.session = replace(client.session, rooms=rooms)
+            self.background.spawn(self.recovery.save(client.session))
 
     # --- client events -------------------------------------------------------------------
 
@@ -278,13 +335,15 @@ class Sessions:
         allowed = await self._ask(lambda: self.services.tasks.can_join_room(user_id, task_id))
         if not allowed or client.sid != sid:
             return {"ok": False, "message": JOIN_REFUSED}
-        rooms.join(client, room)
+        if rooms.join(client, room):
+            self._save_session(client)
         return {"ok": True}
 
     async def _leave_task(self, client: Client, payload: Any) -> dict:
         task_id = _task_id(payload)
-        if task_id is not None:  # leaving a room one is not in changes nothing
-            self.broadcaster.rooms.leave(client, task_room(task_id))
+        # Leaving a room one is not in changes nothing.
+        if task_id is not None and self.broadcaster.rooms.leave(client, task_room(task_id)):
+            self._save_session(client)
         return {"ok": True}
 
     async def _presence_get(self, client: Client, payload: Any) -> dict:

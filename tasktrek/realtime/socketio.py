@@ -91,8 +91,9 @@ class Packet:
 # --- constructors for the packets the server writes -------------------------------------
 
 
-def connect(sid: str, namespace: str = DEFAULT_NAMESPACE) -> Packet:
-    return Packet(CONNECT, {"sid": sid}, namespace)
+def connect(sid: str, namespace: str = DEFAULT_NAMESPACE, *, pid: str | None = None) -> Packet:
+    """The CONNECT answer; with `pid` (a session that opted into recovery) it carries it."""
+    return Packet(CONNECT, {"sid": sid} if pid is None else {"sid": sid, "pid": pid}, namespace)
 
 
 def disconnect(namespace: str = DEFAULT_NAMESPACE) -> Packet:

@@ -1,4 +1,4 @@
-"""The service layer: every business rule lives here, behind these three services."""
+"""The service layer: every business rule lives here, behind these services."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from ..events import EventPublisher
 from ..settings import Settings
 from ..store import Store
 from .notifications import NotificationService
+from .recovery import RecoveryService
 from .tasks import TaskFilter, TaskService
 from .users import FailedLoginLimit, UserService
 
-__all__ = ["Services", "TaskFilter", "TaskService", "UserService", "NotificationService"]
+__all__ = ["Services", "TaskFilter", "TaskService", "UserService", "NotificationService", "RecoveryService"]
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class Services:
     users: UserService
     tasks: TaskService
     notifications: NotificationService
+    recovery: RecoveryService
     events: EventPublisher
 
     @classmethod
@@ -26,9 +28,13 @@ class Services:
         """`login_limit`: where failed logins are counted (this process by default)."""
         events = EventPublisher()
         notifications = NotificationService(store, events)
+        tasks = TaskService(store, events, notifications)
         return cls(
             users=UserService(store, events, settings, limiter=login_limit),
-            tasks=TaskService(store, events, notifications),
+            tasks=tasks,
             notifications=notifications,
+            recovery=RecoveryService(
+                store, tasks, window_seconds=settings.recovery_window_seconds, max_events=settings.recovery_max_events
+            ),
             events=events,
         )

@@ -109,11 +109,6 @@ class Unmet(Exception):
     hold, so that its transaction rolls back; `apply` then returns None."""
 
 
-def offset_number(offset: str) -> int:
-    """The sequence number of an offset; anything else counts as the log's start."""
-    return int(offset) if offset.isdigit() and len(offset) < 19 else 0
-
-
 class Store(Protocol):
     async def open(self) -> None:
         """Connect, create the schema or indexes, apply migrations."""
@@ -186,6 +181,12 @@ class Store(Protocol):
         """Insert or replace the session with this pid."""
 
     async def get_session(self, pid: str) -> SessionRecord | None: ...
+
+    async def delete_session(self, pid: str) -> None: ...
+
+    async def end_open_sessions(self, at: float) -> int:
+        """Mark every session still marked connected as disconnected `at` (a process starting
+        after a crash: its sockets are gone); return how many."""
 
     async def prune_sessions(self, disconnected_before: float, limit: int) -> int:
         """Delete up to `limit` sessions that disconnected before `disconnected_before`."""

@@ -28,9 +28,9 @@ from pymongo.errors import ConfigurationError, ConnectionFailure, DuplicateKeyEr
 
 from ..domain import is_id, iso, to_ms
 from ..errors import ConfigError, EmailTaken, StoreUnavailable
-from ..events import LogEntry
+from ..events import LogEntry, offset_number
 from .base import (
-    TASK_INDEX_FIELDS, ChangeSet, SessionRecord, TaskQuery, Unmet, offset_number, task_index_fields, task_sort_keys,
+    TASK_INDEX_FIELDS, ChangeSet, SessionRecord, TaskQuery, Unmet, task_index_fields, task_sort_keys,
 )
 from .mongo_schema import LOG_COLLECTIONS, prepare_database
 
@@ -421,6 +421,15 @@ class MongoStore:
             return None
         return SessionRecord(pid=doc["_id"], sid=doc["sid"], user_id=doc["user"], offset=doc["offset"],
                              rooms=tuple(doc["rooms"]), disconnected_at=doc["disconnectedAt"])
+
+    @_translating_errors
+    async def delete_session(self, pid: str) -> None:
+        await self._sessions.delete_one({"_id": pid})
+
+    @_translating_errors
+    async def end_open_sessions(self, at: float) -> int:
+        result = await self._sessions.update_many({"disconnectedAt": None}, {"$set": {"disconnectedAt": at}})
+        return result.modified_count
 
     @_translating_errors
     async def prune_sessions(self, disconnected_before: float, limit: int) -> int:

@@ -19,9 +19,9 @@ import aiosqlite
 
 from ..domain import iso
 from ..errors import EmailTaken, IncompatibleDatabase, StoreUnavailable
-from ..events import LogEntry
+from ..events import LogEntry, offset_number
 from .base import (
-    TASK_INDEX_FIELDS, ChangeSet, ReadUpdate, SessionRecord, TaskQuery, TaskUpdate, Unmet, offset_number,
+    TASK_INDEX_FIELDS, ChangeSet, ReadUpdate, SessionRecord, TaskQuery, TaskUpdate, Unmet,
     task_index_fields, task_sort_keys,
 )
 
@@ -550,6 +550,12 @@ class SqliteStore:
     async def get_session(self, pid: str) -> SessionRecord | None:
         row = await self._fetchone("SELECT * FROM sessions WHERE pid = ?", (pid,))
         return None if row is None else _session_from_row(row)
+
+    async def delete_session(self, pid: str) -> None:
+        await self._execute("DELETE FROM sessions WHERE pid = ?", (pid,))
+
+    async def end_open_sessions(self, at: float) -> int:
+        return await self._execute("UPDATE sessions SET disconnectedAt = ? WHERE disconnectedAt IS NULL", (at,))
 
     async def prune_sessions(self, disconnected_before: float, limit: int) -> int:
         return await self._execute(

@@ -7,9 +7,11 @@
 //   {"cmd":"emit","id":"a","event":"join:task","args":[{"taskId":"..."}],"seq":3}  (seq → ack wanted)
 //   {"cmd":"transport","id":"a","seq":4}  (→ ack {seq,args:[current transport name]})
 //   {"cmd":"disconnect","id":"a"}
+//   {"cmd":"drop","id":"a"}  (socket.io.engine.close(): the connection drops, the socket may recover)
+//   {"cmd":"reconnect","id":"a","auth":{...}}  (socket.connect() again; "auth" replaces socket.auth)
 //   {"cmd":"exit"}
 // Reports: {"type":"ready"}, and per socket id: open {transport} (Engine.IO connection open),
-// upgrade {transport}, connect {sid,transport}, connect_error {message}, event {event,args},
+// upgrade {transport}, connect {sid,transport,recovered}, connect_error {message}, event {event,args},
 // ack {seq,args} or ack {seq,error}, disconnect {reason}, error {message}.
 import { createInterface } from "node:readline";
 import { io } from "socket.io-client";
@@ -37,7 +39,9 @@ function connect({ id, url, path, auth, query, extraHeaders, transports = ["webs
     out({ id, type: "open", transport: engine.transport.name });
     engine.on("upgrade", (transport) => out({ id, type: "upgrade", transport: transport.name }));
   });
-  socket.on("connect", () => out({ id, type: "connect", sid: socket.id, transport: transportOf(socket) }));
+  socket.on("connect", () =>
+    out({ id, type: "connect", sid: socket.id, transport: transportOf(socket), recovered: socket.recovered }),
+  );
   socket.on("connect_error", (err) => out({ id, type: "connect_error", message: err.message }));
   socket.on("disconnect", (reason) => out({ id, type: "disconnect", reason }));
   socket.onAny((event, ...args) => out({ id, type: "event", event, args }));
@@ -77,6 +81,15 @@ lines.on("line", (line) => {
     case "disconnect":
       sockets.get(command.id)?.disconnect();
       return;
+    case "drop":
+      sockets.get(command.id)?.io.engine.close();
+      return;
+    case "reconnect": {
+      const socket = sockets.get(command.id);
+      if (command.auth) socket.auth = command.auth;
+      socket.connect();
+      return;
+    }
     case "exit":
       for (const socket of sockets.values()) socket.disconnect();
       process.exit(0);

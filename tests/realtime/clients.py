@@ -112,8 +112,11 @@ class PyClient(RtClient):
         self.sio = socketio.AsyncClient(reconnection=False)
         self.refusal: str | None = None
 
+        self.frames: list[tuple[str, list]] = []  # every event with all its arguments, in order
+
         @self.sio.on("*")
         def on_any(event, *args):
+            self.frames.append((event, list(args)))
             self.log.add(event, args[0] if args else None)
 
         @self.sio.event
@@ -259,6 +262,8 @@ class JsClient(RtClient):
         self.id = id
         self.transports = list(transports) if transports is not None else None  # None: socket.io-client's default
         self.sid: str | None = None
+        self.recovered: bool | None = None
+        self.frames: list[tuple[str, list]] = []  # every event with all its arguments, in order
         self._connected: asyncio.Future | None = None
         loop = asyncio.get_running_loop()
         self.opened = loop.create_future()  # the first transport's name, once Engine.IO is open
@@ -274,6 +279,7 @@ class JsClient(RtClient):
                 self.upgraded.set_result(report["transport"])
         elif kind == "connect":
             self.sid = report["sid"]
+            self.recovered = report["recovered"]
             if self._connected and not self._connected.done():
                 self._connected.set_result(None)
         elif kind == "connect_error":
@@ -281,6 +287,7 @@ class JsClient(RtClient):
                 self._connected.set_exception(ConnectRefused(report["message"]))
         elif kind == "event":
             args = report["args"]
+            self.frames.append((report["event"], args))
             self.log.add(report["event"], args[0] if args else None)
         elif kind == "disconnect":
             if not self.disconnected.done():
@@ -315,5 +322,19 @@ class JsClient(RtClient):
     async def disconnect(self):
         self.driver.send({"cmd": "disconnect", "id": self.id})
         await self.wait_disconnect()
+
+    async def drop(self) -> str:
+        """Drop the connection under the socket (`socket.io.engine.close()`); returns the
+        disconnect reason."""
+        self.driver.send({"cmd": "drop", "id": self.id})
+        return await self.wait_disconnect()
+
+    async def reconnect(self, auth: dict | None = None) -> None:
+        """Connect again (`socket.connect()`), recovering if the server agrees."""
+        loop = asyncio.get_running_loop()
+        self._connected = loop.create_future()
+        self.disconnected = loop.create_future()
+        self.driver.send({"cmd": "reconnect", "id": self.id, **({"auth": auth} if auth else {})})
+        await asyncio.wait_for(self._connected, TIMEOUT)
 
 

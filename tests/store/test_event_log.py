@@ -142,3 +142,14 @@ async def test_sessions_are_saved_replaced_and_pruned(store):
     assert await store.get_session("p1") is None and await store.get_session("p2") is not None
     assert await store.prune_sessions(3000.0, 10) == 1
     assert await store.get_session("p3") is not None  # a connected session is never pruned
+
+
+async def test_sessions_left_open_by_a_crash_are_ended_and_one_can_be_deleted(store):
+    await store.save_session(SessionRecord(pid="p1", sid="s1", user_id="u1", offset="0"))
+    await store.save_session(SessionRecord(pid="p2", sid="s2", user_id="u2", offset="0", disconnected_at=5.0))
+    assert await store.end_open_sessions(10.0) == 1
+    assert (await store.get_session("p1")).disconnected_at == 10.0
+    assert (await store.get_session("p2")).disconnected_at == 5.0
+    await store.delete_session("p1")
+    await store.delete_session("unknown")
+    assert await store.get_session("p1") is None and await store.get_session("p2") is not None
