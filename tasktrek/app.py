@@ -109,6 +109,7 @@ def create_app(settings: Settings | None = None, *, store: object | None = None)
         retrying = None
         try:
             await store.open()
+            await services.recovery.started()  # before any socket connects
         except StoreUnavailable as exc:
             log.warning("database unavailable at start-up (%s); serving 503 until it answers", _reason(exc))
             retrying = asyncio.create_task(_keep_opening(store))

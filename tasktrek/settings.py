@@ -39,6 +39,8 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("TASKTREK_PRESENCE_GRACE_SECONDS", "5", "delay before a user with no sockets left is announced offline"),
     ("TASKTREK_PING_INTERVAL_SECONDS", "25", "Engine.IO heartbeat interval"),
     ("TASKTREK_PING_TIMEOUT_SECONDS", "20", "Engine.IO heartbeat timeout"),
+    ("TASKTREK_RECOVERY_WINDOW_SECONDS", "600", "how long a dropped socket session can be recovered; 0: off"),
+    ("TASKTREK_RECOVERY_MAX_EVENTS", "1000", "the most missed events one recovery replays"),
     ("TASKTREK_CORS_ORIGINS", "(none)", "comma-separated origins scheme://host[:port] allowed from browsers, or *"),
     ("TASKTREK_LOG_LEVEL", "INFO", "logging level"),
     ("TASKTREK_REGISTRATION", "open", "closed: POST /api/users answers 403; use `tasktrek users create`"),

@@ -39,7 +39,7 @@ def setup_realtime(app: web.Application, settings, services, *, cluster=None, **
     app.router.add_route("*", ELSEWHERE, gateway.handle_elsewhere)
 
     async def lifespan(app: web.Application) -> AsyncIterator[None]:
-        await gateway.start()
+        gateway.start()
         yield
         await gateway.close()  # a no-op when on_shutdown already closed everything
 

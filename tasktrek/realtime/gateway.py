@@ -180,15 +180,10 @@ class Gateway:
 
     # --- lifecycle -----------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Deliver what the core publishes; sessions cut by a crash become recoverable; the
-        log and old sessions are pruned in the background from now on."""
+    def start(self) -> None:
+        """Deliver what the core publishes; prune the log and old sessions in the background."""
         self._closing = False
         self._unsubscribe = self.events.subscribe(self.delivery.on_published)
-        try:
-            await self.services.recovery.started()
-        except StoreUnavailable:
-            log.warning("could not mark the sessions of the last run as dropped: database unavailable")
         self._pruning = asyncio.get_running_loop().create_task(self._prune_forever())
 
     async def _prune_forever(self) -> None:

@@ -40,7 +40,7 @@ function connect({ id, url, path, auth, query, extraHeaders, transports = ["webs
     engine.on("upgrade", (transport) => out({ id, type: "upgrade", transport: transport.name }));
   });
   socket.on("connect", () =>
-    out({ id, type: "connect", sid: socket.id, transport: transportOf(socket), recovered: socket.recovered }),
+    out({ id, type: "connect", sid: socket.id, transport: transportOf(socket), recovered: socket.recovered === true }),
   );
   socket.on("connect_error", (err) => out({ id, type: "connect_error", message: err.message }));
   socket.on("disconnect", (reason) => out({ id, type: "disconnect", reason }));
