@@ -17,16 +17,25 @@ from ..domain import PRIORITIES, STATUSES, TASK_SORT_FIELDS, is_id, to_ms
 from ..services.users import MAX_PASSWORD_BYTES as BCRYPT_MAX_PASSWORD_BYTES
 
 
+# White space as JSON Schema's (ECMA-262) regular expressions define \s, which differs from
+# Python's str.isspace() (U+0085 and U+001C-U+001F are not white space there, U+FEFF is):
+# trimming uses exactly this set, so that the document's patterns and the server agree.
+WHITE_SPACE_CLASS = r"\t\n\u000b\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+WHITE_SPACE = "\t\n\x0b\f\r \xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000\ufeff"
+
+
 class Trimmed(fields.String):
     """A string of 1 to `max_length` characters once surrounding white space is removed."""
 
     def __init__(self, *, max_length: int, **kwargs):
         super().__init__(validate=validate.Length(min=1, max=max_length), **kwargs)
         # The lengths apply after trimming: say so with a pattern, not minLength/maxLength.
-        self.json_schema = {"pattern": rf"^\s*\S([\s\S]{{0,{max_length - 2}}}\S)?\s*$", "minLength": None, "maxLength": None}
+        space, other = f"[{WHITE_SPACE_CLASS}]", f"[^{WHITE_SPACE_CLASS}]"
+        pattern = rf"^{space}*{other}([\s\S]{{0,{max_length - 2}}}{other})?{space}*$"
+        self.json_schema = {"pattern": pattern, "minLength": None, "maxLength": None}
 
     def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip()
+        return super()._deserialize(value, attr, data, **kwargs).strip(WHITE_SPACE)
 
 
 class LowerEmail(fields.Email):

@@ -158,7 +158,9 @@ EDGE_QUERIES = [
     ("/api/tasks", "dueAfter", "9999-12-31T23:00:00+01:00"),
     ("/api/tasks", "dueAfter", "9999-12-31"),
 ]
-EDGE_TITLES = ["  " + "a" * 200 + " ", "a" * 201, "   ", "\u3000a\u3000", "a"]
+EDGE_TITLES = ["  " + "a" * 200 + " ", "a" * 201, "   ", "\u3000a\u3000", "a",
+               # `make fuzz` found these: white space as JSON Schema means it, not as Python does.
+               " \x0b\x85\x0c\x0b\r\t\r\x0b\x0c", "\x1c", "\ufeff\ufeff", "\ufeffa\u2028"]
 
 
 @pytest.mark.parametrize("path, name, value", EDGE_QUERIES, ids=lambda v: str(v)[:30])
