@@ -22,7 +22,7 @@ from tasktrek import create_app
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 PREFIX = "/tasktrek/"
-EXAMPLES = int(os.environ.get("TASKTREK_FUZZ_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("TASKTREK_FUZZ_EXAMPLES", "100"))
 SEED = os.environ.get("TASKTREK_FUZZ_SEED", "20261201")  # "random": a new seed each run
 NOT_FUZZED = {"logout"}  # see schemathesis.toml
 
