@@ -18,7 +18,8 @@ class StickyProxy:
     def __init__(self, upstreams: dict[str, str]) -> None:
         self.upstreams = upstreams  # node name → its URL
         self.routed: list[tuple[str, str]] = []  # (sid, node name) of every request with a sid
-        self._turn = itertools.cycle(upstreams.values())
+        self.opened: list[str] = []  # the node each new session (request without sid) went to
+        self._turns = itertools.count()
         self.app = web.Application()
         self.app.router.add_route("*", "/{tail:.*}", self.forward)
         self._client: aiohttp.ClientSession | None = None
@@ -31,28 +32,46 @@ class StickyProxy:
     async def _close(self, app) -> None:
         await self._client.close()
 
-    def upstream_for(self, request: web.Request) -> str:
+    def candidates(self, request: web.Request) -> list[str]:
+        """The node of the request's session; without one, every node, starting with the
+        next in turn (a node that does not answer is skipped, as nginx's max_fails does)."""
         sid = request.query.get("sid")
-        if sid is None:
-            return next(self._turn)
-        node = sid.partition(".")[0]
-        self.routed.append((sid, node))
-        return self.upstreams.get(node) or next(self._turn)
+        if sid is not None:
+            node = sid.partition(".")[0]
+            self.routed.append((sid, node))
+            if node in self.upstreams:
+                return [self.upstreams[node]]
+        order = list(self.upstreams.values())
+        start = next(self._turns) % len(order)
+        return order[start:] + order[:start]
 
     async def forward(self, request: web.Request) -> web.StreamResponse:
-        upstream = self.upstream_for(request)
-        target = upstream + request.rel_url.path_qs
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}
-        if request.headers.get("Upgrade", "").lower() == "websocket":
-            return await self._websocket(request, target, headers)
         body = await request.read()
-        async with self._client.request(request.method, target, headers=headers, data=body or None) as answer:
-            payload = await answer.read()
-            out = {k: v for k, v in answer.headers.items() if k.lower() not in HOP_HEADERS}
-            return web.Response(status=answer.status, body=payload, headers=out)
+        for upstream in self.candidates(request):
+            target = upstream + request.rel_url.path_qs
+            new_session = "sid" not in request.query and request.path.startswith("/socket.io/")
+            try:
+                if request.headers.get("Upgrade", "").lower() == "websocket":
+                    return await self._websocket(request, target, headers, new_session)
+                async with self._client.request(request.method, target, headers=headers, data=body or None) as answer:
+                    payload = await answer.read()
+                    if new_session:
+                        self._opened(upstream)
+                    out = {k: v for k, v in answer.headers.items() if k.lower() not in HOP_HEADERS}
+                    return web.Response(status=answer.status, body=payload, headers=out)
+            except aiohttp.ClientConnectionError:
+                continue  # that node is down
+        return web.Response(status=502, text="no node answers")
 
-    async def _websocket(self, request: web.Request, target: str, headers: dict) -> web.WebSocketResponse:
+    def _opened(self, upstream: str) -> None:
+        self.opened.append(next(name for name, url in self.upstreams.items() if url == upstream))
+
+    async def _websocket(self, request: web.Request, target: str, headers: dict,
+                         new_session: bool) -> web.WebSocketResponse:
         async with self._client.ws_connect(target.replace("http", "ws", 1), headers=headers) as upstream:
+            if new_session:
+                self._opened(target.split("/socket.io/")[0])
             downstream = web.WebSocketResponse()
             await downstream.prepare(request)
 
