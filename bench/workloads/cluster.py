@@ -13,21 +13,19 @@ this run's own, deleted afterwards.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
 import os
 import uuid
 
-from ..loadgen import Deliveries, LoadResult, call, clock, close_all, closed_loop, connect_many, http_session, request_maker
+from ..loadgen import LoadResult, closed_loop, http_session, request_maker
 from ..procs import running
 from ..report import Outcome
-from ..stats import MS, latency_summary, median_of, ratio, rounded
+from ..stats import latency_summary, median_of, ratio, rounded
 from ..targets import Context, create_tasks, new_task, register
+from . import fanout
 
 REDIS_URL = os.environ.get("TASKTREK_BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
-EVENT = "task:updated"
-EMIT_TIMEOUT_S = 30.0
 ONE, TWO = "one node", "two nodes"
 LIST_PATH = "/api/tasks?limit=10"
 COLUMNS = ["measure", "setup", "p50 ms", "p99 ms", "req/s", "two ÷ one"]
@@ -64,37 +62,9 @@ async def _nodes(ctx: Context, count: int, prefix: str):
 
 
 async def _fanout(ctx: Context, *, nodes: int, prefix: str) -> list[dict]:
-    sizes = ctx.sizes
-    deliveries = Deliveries()
     async with _nodes(ctx, nodes, prefix) as servers, http_session() as session:
-        first = servers[0].url
-        owner = await register(session, first, "cluster-fanout")
-        task = await call(session, "POST", first + "/api/tasks", token=owner.token, body=new_task(0), expect=201)
-        url = f"{first}/api/tasks/{task['_id']}/status"
-        statuses = itertools.cycle(("done", "todo"))
-        share = sizes.cluster_sockets // len(servers)
-        sockets = []
-        try:
-            for server in servers:
-                sockets += await connect_many(share, session, server.url, owner.token, watch=EVENT,
-                                              on_event=deliveries, join={"taskId": task["_id"]})
-
-            async def emit() -> float:
-                deliveries.expect(len(sockets))
-                start = clock()
-                await call(session, "PATCH", url, token=owner.token, body={"status": next(statuses)})
-                await asyncio.wait_for(deliveries.done.wait(), EMIT_TIMEOUT_S)
-                return (deliveries.last - start) * MS
-
-            for _ in range(sizes.fanout_warmup_emits):
-                await emit()
-            reps = [[await emit() for _ in range(sizes.fanout_emits)] for _ in range(sizes.repetitions)]
-            emitted = sizes.fanout_warmup_emits + sizes.fanout_emits * sizes.repetitions
-            if wrong := [s.events_seen for s in sockets if s.events_seen != emitted]:
-                raise RuntimeError(f"{len(wrong)} sockets did not get each of {emitted} events once")
-        finally:
-            await close_all(sockets)
-    return [{"samples": samples, **latency_summary(samples)} for samples in reps]
+        trigger, task_id, token, _ = await fanout._tasktrek_trigger(session, servers[0])
+        return await fanout._measure(ctx, session, servers, ctx.sizes.cluster_sockets, token, task_id, trigger)
 
 
 async def _rest(ctx: Context, *, nodes: int, prefix: str) -> dict[str, list[LoadResult]]:

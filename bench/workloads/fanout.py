@@ -70,28 +70,32 @@ def _peer_trigger(session: aiohttp.ClientSession, server: Server, task_id: str, 
     return trigger
 
 
-async def _measure(ctx: Context, session: aiohttp.ClientSession, server: Server, count: int, token: str,
-                   task_id: str, trigger: Trigger) -> list[dict]:
-    """Per repetition: the latency samples of `fanout_emits` emits, one after another."""
+async def _measure(ctx: Context, session: aiohttp.ClientSession, server: Server | list[Server], count: int,
+                   token: str, task_id: str, trigger: Trigger) -> list[dict]:
+    """Per repetition: the latency samples of `fanout_emits` emits, one after another. With
+    several servers (cluster nodes) the sockets are shared out evenly among them."""
     sizes = ctx.sizes
+    servers = server if isinstance(server, list) else [server]
     deliveries = Deliveries()
+    sockets = []
 
     async def emit() -> float:
-        deliveries.expect(count)
+        deliveries.expect(len(sockets))
         start = clock()
         await trigger()
         await asyncio.wait_for(deliveries.done.wait(), EMIT_TIMEOUT_S)
         return (deliveries.last - start) * MS
 
-    sockets = await connect_many(count, session, server.url, token, watch=EVENT, on_event=deliveries,
-                                 join={"taskId": task_id})
     try:
+        for each in servers:
+            sockets += await connect_many(count // len(servers), session, each.url, token, watch=EVENT,
+                                          on_event=deliveries, join={"taskId": task_id})
         for _ in range(sizes.fanout_warmup_emits):
             await emit()
         reps = [[await emit() for _ in range(sizes.fanout_emits)] for _ in range(sizes.repetitions)]
         emitted = sizes.fanout_warmup_emits + sizes.fanout_emits * sizes.repetitions
         if wrong := [s.events_seen for s in sockets if s.events_seen != emitted]:
-            raise RuntimeError(f"{server.name}: {len(wrong)} sockets did not get each of {emitted} events once")
+            raise RuntimeError(f"{servers[0].name}: {len(wrong)} sockets did not get each of {emitted} events once")
     finally:
         await close_all(sockets)
     return [{"samples": samples, **latency_summary(samples)} for samples in reps]
