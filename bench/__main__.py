@@ -17,10 +17,10 @@ from .config import FULL, SMOKE
 from .procs import CpuWatch, install_cleanup, place_processes
 from .report import RESULTS_DIR, Outcome, table, write_results
 from .targets import Context
-from .workloads import bigdata, cluster, fanout, idle, rest, storm
+from .workloads import bigdata, cluster, fanout, idle, recovery, rest, storm
 
 WORKLOADS = {"rest": rest.run, "fanout": fanout.run, "idle": idle.run, "storm": storm.run, "bigdata": bigdata.run,
-             "cluster": cluster.run}
+             "cluster": cluster.run, "recovery": recovery.run}
 FILES_SLACK = 1_000  # descriptors beyond the idle sockets: HTTP sessions, logs, the database
 BUSY_CPU = 0.1  # cores' worth of CPU used by other processes during a workload that earns a warning
 

@@ -40,6 +40,10 @@ class Sizes:
     # 6. cluster (two nodes on one Redis and one SQLite file)
     cluster_sockets: int  # spread over the two nodes
 
+    # 7. recovery
+    recovery_sockets: int  # drop and come back at once
+    recovery_changes: int  # made while they are away
+
 
 FULL = Sizes(
     profile="full",
@@ -62,6 +66,8 @@ FULL = Sizes(
     bigdata_requests=100,
     bigdata_repetition_s=10.0,
     cluster_sockets=2_000,
+    recovery_sockets=1_000,
+    recovery_changes=100,
 )
 
 SMOKE = Sizes(
@@ -85,4 +91,6 @@ SMOKE = Sizes(
     bigdata_requests=20,
     bigdata_repetition_s=2.0,
     cluster_sockets=100,
+    recovery_sockets=50,
+    recovery_changes=10,
 )
