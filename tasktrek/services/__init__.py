@@ -34,7 +34,8 @@ class Services:
             tasks=tasks,
             notifications=notifications,
             recovery=RecoveryService(
-                store, tasks, window_seconds=settings.recovery_window_seconds, max_events=settings.recovery_max_events
+                store, tasks, window_seconds=settings.recovery_window_seconds, max_events=settings.recovery_max_events,
+                shared=settings.redis_url is not None,
             ),
             events=events,
         )

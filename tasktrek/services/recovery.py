@@ -42,8 +42,13 @@ class Replay:
 
 class RecoveryService:
     def __init__(self, store: Store, tasks, *, window_seconds: float, max_events: int,
-                 now: Callable[[], float] = time.time) -> None:
+                 now: Callable[[], float] = time.time, shared: bool = False) -> None:
         self.store = store
+        # Cluster mode: several processes hold sessions, and one that dies without a word
+        # leaves its sessions marked connected. A client that presents the pid of one has lost
+        # that connection (the pid is a secret of the session): it recovers as though the
+        # session dropped now. A starting node leaves the others' sessions alone.
+        self.shared = shared
         self.tasks = tasks
         self.window = window_seconds
         self.max_events = max_events
@@ -69,8 +74,8 @@ class RecoveryService:
         if (
             session is None
             or session.user_id != user_id
-            or session.disconnected_at is None
-            or self.now() - session.disconnected_at >= self.window
+            or (session.disconnected_at is None and not self.shared)
+            or self.now() - (session.disconnected_at or self.now()) >= self.window
         ):
             return None
         allowed = {task_id for task_id in session.rooms if await self.tasks.can_join_room(user_id, task_id)}
@@ -107,7 +112,10 @@ class RecoveryService:
         await self.store.delete_session(pid)
 
     async def started(self) -> None:
-        """This process starts: sessions left marked connected by a crash dropped now."""
+        """This process starts: sessions left marked connected by a crash dropped now (in
+        cluster mode they may be another node's live ones: see `shared`)."""
+        if self.shared:
+            return
         ended = await self.store.end_open_sessions(self.now())
         if ended:
             log.info("%d real-time sessions were cut by the last stop; they can be recovered", ended)
