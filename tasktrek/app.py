@@ -30,13 +30,14 @@ STORE_RETRY_SECONDS = (1, 2, 5, 10, 30)
 CLOCK_SKEW_SECONDS = 60.0
 
 
-async def _keep_opening(store) -> None:
+async def _keep_opening(store, services: Services) -> None:
     """While the database does not answer, keep trying in the background: the API answers
     503 meanwhile and recovers by itself, instead of the process refusing to start."""
     for attempt in itertools.count():
         await asyncio.sleep(STORE_RETRY_SECONDS[min(attempt, len(STORE_RETRY_SECONDS) - 1)])
         try:
             await store.open()
+            await services.recovery.started()
             log.info("database reachable again")
             return
         except StoreUnavailable as exc:
@@ -112,7 +113,7 @@ def create_app(settings: Settings | None = None, *, store: object | None = None)
             await services.recovery.started()  # before any socket connects
         except StoreUnavailable as exc:
             log.warning("database unavailable at start-up (%s); serving 503 until it answers", _reason(exc))
-            retrying = asyncio.create_task(_keep_opening(store))
+            retrying = asyncio.create_task(_keep_opening(store, services))
         yield
         if retrying:
             retrying.cancel()

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 
 import aiohttp
 import pytest
 
+from tasktrek import create_app
+from tasktrek.http.keys import SERVICES, STORE
+from tasktrek.store import SessionRecord, SqliteStore
 from tests.cluster.nodes import SECRET, NodeProcess
 
+from .conftest import make_settings
 from .test_recovery import assert_offsets_follow, changes_while_away, described, logged, recovering
 
 
@@ -72,3 +77,32 @@ async def test_recovery_across_a_sigkill_restart(server, js_driver, transports):
     replayed = logged(client.frames)[len(seen):]
     assert described(replayed) == expected
     assert_offsets_follow(replayed, after=seen[-1][1][-1])
+
+
+async def test_sessions_cut_by_a_crash_are_marked_dropped_once_a_late_database_answers(tmp_path, aiohttp_client):
+    """A database that does not answer at start-up: the sessions the crash left marked
+    connected are marked dropped (so recoverable, and pruned in time) when it comes back."""
+    path = tmp_path / "late.db"
+    store = SqliteStore(path)
+    await store.open()
+    await store.save_session(SessionRecord(pid="p1", sid="s1", user_id="u1", offset="0"))  # cut by a crash
+    await store.close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process holding the database: it does not answer
+
+    app = create_app(make_settings(tmp_path, "late"))
+    ended = asyncio.Event()
+    recovery = app[SERVICES].recovery
+    real_started = recovery.started
+
+    async def started() -> None:
+        await real_started()
+        ended.set()
+
+    recovery.started = started
+    client = await aiohttp_client(app)
+    assert (await client.get("/readyz")).status == 503
+    holder.rollback()
+    holder.close()
+    await asyncio.wait_for(ended.wait(), 30)  # the first retry comes after a second
+    assert (await app[STORE].get_session("p1")).disconnected_at is not None
