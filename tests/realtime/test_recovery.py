@@ -209,3 +209,16 @@ async def test_an_unknown_pid_starts_a_new_session(harness, session, scene):
     connected = json.loads((await bare.recv())[2:])
     assert set(connected) == {"sid", "pid"} and connected["pid"] != "no-such-pid"
     await bare.close()
+
+
+async def test_a_zero_window_turns_recovery_off(make_harness, session):
+    harness = await make_harness(recovery_window_seconds=0)
+    owner, assignee = await harness.register("Owner"), await harness.register("Assignee")
+    task = await harness.create_task(owner, assignedTo=assignee.id)
+    bare = await RawSocket.open(session, harness.ws_url())
+    await bare.send("40" + json.dumps({"token": assignee.token, "recover": True}))
+    assert set(json.loads((await bare.recv())[2:])) == {"sid"}  # no pid
+    assert event_payload(await bare.recv())[0] == "notification:count"
+    await harness.set_status(owner, task["_id"], "done")
+    assert len(json.loads((await bare.recv())[2:])) == 2  # no offset
+    await bare.close()
