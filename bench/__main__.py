@@ -17,6 +17,7 @@ from .config import FULL, SMOKE
 from .procs import CpuWatch, install_cleanup, place_processes
 from .report import RESULTS_DIR, Outcome, table, write_results
 from .targets import Context
+from .verdicts import judge, verdict_table
 from .workloads import bigdata, cluster, fanout, idle, recovery, rest, storm
 
 WORKLOADS = {"rest": rest.run, "fanout": fanout.run, "idle": idle.run, "storm": storm.run, "bigdata": bigdata.run,
@@ -47,10 +48,13 @@ def main(argv: list[str] | None = None) -> int:
             return 130
 
     finished = datetime.now(timezone.utc)
+    verdicts = judge(outcomes, smoke=args.smoke)
+    print("\n" + verdict_table(verdicts))
     path = RESULTS_DIR / f"{started:%Y%m%dT%H%M%SZ}.json"
     write_results(path, started=started.isoformat(), finished=finished.isoformat(),
                   duration_s=time.monotonic() - clock_start, parameters=dataclasses.asdict(sizes),
-                  placement=dataclasses.asdict(placement), outcomes=outcomes)
+                  placement=dataclasses.asdict(placement), outcomes=outcomes,
+                  targets=[dataclasses.asdict(v) for v in verdicts])
     failed = [o.name for o in outcomes if o.error]
     print(f"\nworkloads: {len(outcomes) - len(failed)} ok, {len(failed)} failed, in {time.monotonic() - clock_start:.1f} s; "
           f"results: {path}")

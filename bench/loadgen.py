@@ -197,23 +197,3 @@ async def connect_many(count: int, session: aiohttp.ClientSession, base_url: str
 
 async def close_all(sockets: list[Socket]) -> None:
     await asyncio.gather(*(s.close() for s in sockets), return_exceptions=True)
-
-
-class Deliveries:
-    """Counts receipts of one emit across all sockets and times the last one."""
-
-    def __init__(self) -> None:
-        self.expected = 0
-        self.received = 0
-        self.last = 0.0
-        self.done = asyncio.Event()
-
-    def expect(self, count: int) -> None:
-        self.expected, self.received = count, 0
-        self.done.clear()
-
-    def __call__(self, at: float) -> None:
-        self.received += 1
-        self.last = at
-        if self.received == self.expected:
-            self.done.set()

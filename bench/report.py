@@ -83,11 +83,12 @@ def versions() -> dict:
 
 
 def write_results(path: Path, *, started: str, finished: str, duration_s: float, parameters: dict,
-                  placement: dict, outcomes: list[Outcome]) -> None:
+                  placement: dict, outcomes: list[Outcome], targets: list[dict]) -> None:
     document = {
         "started": started, "finished": finished, "duration_s": round(duration_s, 1),
         "machine": machine(), "versions": versions(), "parameters": parameters, "placement": placement,
         "workloads": {o.name: {k: v for k, v in asdict(o).items() if k != "name"} for o in outcomes},
+        "targets": targets,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     # NaN is not JSON: write null.

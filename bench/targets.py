@@ -24,6 +24,7 @@ NODE_PEER = REPO / "bench" / "node" / "server.js"
 SETUP_CONCURRENCY = 32
 
 TASKTREK, FLOOR, PYTHON_SOCKETIO, NODE_SOCKETIO = "TaskTrek", "aiohttp floor", "python-socketio", "node socket.io"
+FLOOR_BYTES = "aiohttp floor, precomputed bytes"
 
 
 @dataclass

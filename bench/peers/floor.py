@@ -2,7 +2,9 @@
 
 `GET /api/tasks` returns the captured TaskTrek list page and `POST /api/tasks` reads the JSON
 body and returns the captured created task (201): same bytes, encoded per request with the
-same json.dumps settings, but no auth, validation or database.
+same json.dumps settings, but no auth, validation or database. `GET /precomputed/api/tasks`
+is the lower floor still: the same list page as bytes encoded once at start-up, so no JSON
+work at all per request.
 
     python -m bench.peers.floor --port P --bodies captured.json
 """
@@ -16,12 +18,18 @@ import json
 from aiohttp import web
 
 SHUTDOWN_TIMEOUT_S = 1.0  # nothing to drain: a benchmark peer may stop at once
+PRECOMPUTED_PREFIX = "/precomputed"
 dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
 
 
 def make_app(list_page: dict, created_task: dict) -> web.Application:
+    list_bytes = dumps(list_page).encode()
+
     async def list_tasks(request: web.Request) -> web.Response:
         return web.json_response(list_page, dumps=dumps)
+
+    async def list_tasks_precomputed(request: web.Request) -> web.Response:
+        return web.Response(body=list_bytes, content_type="application/json", charset="utf-8")
 
     async def create_task(request: web.Request) -> web.Response:
         await request.json()
@@ -32,6 +40,7 @@ def make_app(list_page: dict, created_task: dict) -> web.Application:
 
     app = web.Application()
     app.router.add_get("/api/tasks", list_tasks)
+    app.router.add_get(PRECOMPUTED_PREFIX + "/api/tasks", list_tasks_precomputed)
     app.router.add_post("/api/tasks", create_task)
     app.router.add_get("/healthz", healthz)
     return app

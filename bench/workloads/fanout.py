@@ -9,16 +9,16 @@ overlapping rooms and answers.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from typing import Awaitable, Callable
 
 import aiohttp
 
-from ..loadgen import Deliveries, call, clock, close_all, connect_many, http_session
+from ..loadgen import call, http_session
+from ..nodeclient import NodeSockets, now_ns
 from ..procs import Server, running
 from ..report import Outcome
-from ..stats import MS, latency_summary, median_of, ratio, rounded
+from ..stats import latency_summary, median_of, ratio, rounded
 from ..targets import NODE_SOCKETIO, PYTHON_SOCKETIO, TASKTREK, Context, new_task, register
 
 EVENT = "task:updated"
@@ -73,31 +73,28 @@ def _peer_trigger(session: aiohttp.ClientSession, server: Server, task_id: str, 
 async def _measure(ctx: Context, session: aiohttp.ClientSession, server: Server | list[Server], count: int,
                    token: str, task_id: str, trigger: Trigger) -> list[dict]:
     """Per repetition: the latency samples of `fanout_emits` emits, one after another. With
-    several servers (cluster nodes) the sockets are shared out evenly among them."""
+    several servers (cluster nodes) the sockets are shared out evenly among them. The sockets
+    live in the Node client (bench/node/fanout-client.js), which reports the last receipt."""
     sizes = ctx.sizes
     servers = server if isinstance(server, list) else [server]
-    deliveries = Deliveries()
-    sockets = []
+    count -= count % len(servers)
+    sockets = await NodeSockets.open([s.url for s in servers], token, count, task_id=task_id, event=EVENT)
 
     async def emit() -> float:
-        deliveries.expect(len(sockets))
-        start = clock()
+        start = now_ns()
         await trigger()
-        await asyncio.wait_for(deliveries.done.wait(), EMIT_TIMEOUT_S)
-        return (deliveries.last - start) * MS
+        return (await sockets.delivered(EMIT_TIMEOUT_S) - start) / 1e6
 
     try:
-        for each in servers:
-            sockets += await connect_many(count // len(servers), session, each.url, token, watch=EVENT,
-                                          on_event=deliveries, join={"taskId": task_id})
         for _ in range(sizes.fanout_warmup_emits):
             await emit()
         reps = [[await emit() for _ in range(sizes.fanout_emits)] for _ in range(sizes.repetitions)]
         emitted = sizes.fanout_warmup_emits + sizes.fanout_emits * sizes.repetitions
-        if wrong := [s.events_seen for s in sockets if s.events_seen != emitted]:
-            raise RuntimeError(f"{servers[0].name}: {len(wrong)} sockets did not get each of {emitted} events once")
+        fewest, most = await sockets.close()
+        if fewest != emitted or most != emitted:
+            raise RuntimeError(f"{servers[0].name}: sockets got between {fewest} and {most} events, not each of {emitted} once")
     finally:
-        await close_all(sockets)
+        await sockets.kill()
     return [{"samples": samples, **latency_summary(samples)} for samples in reps]
 
 

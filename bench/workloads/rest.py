@@ -1,5 +1,6 @@
 """1. REST: GET /api/tasks?limit=10 (with tasks present) and POST /api/tasks at fixed
-concurrency, TaskTrek on SQLite against the aiohttp floor answering the same bodies.
+concurrency, TaskTrek on SQLite against the aiohttp floor answering the same bodies (and, for
+GET, against the precomputed-bytes floor that does no JSON work per request).
 Repetitions alternate between the two servers so that drift hits both alike."""
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from ..loadgen import LoadResult, call, closed_loop, http_session, request_maker
 from ..procs import Server, running
 from ..report import Outcome
 from ..stats import latency_summary, median_of, ratio, rounded
-from ..targets import FLOOR, TASKTREK, Context, create_tasks, new_task, register
+from ..peers.floor import PRECOMPUTED_PREFIX
+from ..targets import FLOOR, FLOOR_BYTES, TASKTREK, Context, create_tasks, new_task, register
 
 LIST_PATH = "/api/tasks?limit=10"
 ROUTES = {  # label → (method, path, expected status)
@@ -40,24 +42,25 @@ async def run(ctx: Context) -> Outcome:
         bodies_path = ctx.workdir / "floor-bodies.json"
         bodies_path.write_text(json.dumps(bodies))
         async with running(ctx.floor(bodies_path)) as floor:
-            targets = {
-                TASKTREK: (tasktrek, {"GET": lister.token, "POST": creator.token}),
-                FLOOR: (floor, {"GET": FLOOR_TOKEN, "POST": FLOOR_TOKEN}),
-            }
-            for label, route in ROUTES.items():
-                _tabulate(outcome, label, *await _measure(sizes, route, targets))
+            for label, (method, path, status) in ROUTES.items():
+                targets = {  # name → (server, path, token)
+                    TASKTREK: (tasktrek, path, lister.token if method == "GET" else creator.token),
+                    FLOOR: (floor, path, FLOOR_TOKEN),
+                }
+                if method == "GET":
+                    targets[FLOOR_BYTES] = (floor, PRECOMPUTED_PREFIX + path, FLOOR_TOKEN)
+                _tabulate(outcome, label, *await _measure(sizes, method, status, targets))
     return outcome
 
 
-async def _measure(sizes: Sizes, route: tuple[str, str, int],
-                   targets: dict[str, tuple[Server, dict]]) -> tuple[dict[str, list[LoadResult]], dict[str, int]]:
-    method, path, status = route
+async def _measure(sizes: Sizes, method: str, status: int, targets: dict[str, tuple[Server, str, str]]
+                   ) -> tuple[dict[str, list[LoadResult]], dict[str, int]]:
     body = new_task(1) if method == "POST" else None
     async with contextlib.AsyncExitStack() as stack:
         sends, body_bytes = {}, {}
-        for name, (server, tokens) in targets.items():
+        for name, (server, path, token) in targets.items():
             session = await stack.enter_async_context(http_session(sizes.rest_concurrency))
-            sends[name] = request_maker(session, method, server.url + path, token=tokens[method], body=body,
+            sends[name] = request_maker(session, method, server.url + path, token=token, body=body,
                                         expect=status)
             body_bytes[name] = await sends[name]()
 
@@ -84,8 +87,14 @@ def _tabulate(outcome: Outcome, label: str, runs: dict[str, list[LoadResult]], b
                              int(m["errors"]), body_bytes[name]])
         outcome.summary.setdefault(label, {})[name] = {"median": m, "repetitions": reps, "body_bytes": body_bytes[name]}
         outcome.samples.setdefault(label, {})[name] = [rounded(r.latencies_ms) for r in results]
-    ours, floor = medians[TASKTREK], medians[FLOOR]
-    ratios = {"rps": ratio(ours["rps"], floor["rps"]), "p50": ratio(ours["p50_ms"], floor["p50_ms"]),
-              "p99": ratio(ours["p99_ms"], floor["p99_ms"])}
-    outcome.summary[label]["tasktrek_over_floor"] = ratios
-    outcome.rows.append([label, f"{TASKTREK} ÷ floor", *(f"x{ratios[k]:.2f}" for k in ("rps", "p50", "p99")), "", "", ""])
+    ours = medians[TASKTREK]
+    for floor_name, key, shown in ((FLOOR, "tasktrek_over_floor", "floor"),
+                                   (FLOOR_BYTES, "tasktrek_over_bytes_floor", "bytes floor")):
+        if floor_name not in medians:
+            continue
+        floor = medians[floor_name]
+        ratios = {"rps": ratio(ours["rps"], floor["rps"]), "p50": ratio(ours["p50_ms"], floor["p50_ms"]),
+                  "p99": ratio(ours["p99_ms"], floor["p99_ms"])}
+        outcome.summary[label][key] = ratios
+        outcome.rows.append([label, f"{TASKTREK} ÷ {shown}", *(f"x{ratios[k]:.2f}" for k in ("rps", "p50", "p99")),
+                             "", "", ""])

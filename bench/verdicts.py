@@ -1,0 +1,94 @@
+"""Issue 12's targets, judged from one run's outcomes: each with its measured value, its limit
+and PASS, FAIL or why it was not judged. Printed after the tables and written to the results file."""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass
+from typing import Callable
+
+from .report import Outcome
+from .targets import FLOOR_BYTES, NODE_SOCKETIO, TASKTREK
+
+LIST_LABEL = "GET /api/tasks?limit=10"
+FANOUT_SOCKETS = 1_000  # the sockets the fan-out targets speak of
+KIB = 1024
+PASS, FAIL, NOT_RUN, NOT_MEASURED = "PASS", "FAIL", "not run", "not measured"
+
+
+@dataclass
+class Verdict:
+    target: str
+    measured: float | None
+    limit: float | None
+    status: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class _Target:
+    name: str
+    workload: str
+    read: Callable[[Outcome], float]  # KeyError: the run holds no such figure
+    compare: Callable[[float, float], bool]
+    limit: float
+
+
+def _largest_fanout(outcome: Outcome) -> str:
+    return max(outcome.summary, key=int)
+
+
+TARGETS = [
+    _Target("GET list req/s ÷ precomputed-bytes floor ≥ 0.5", "rest",
+            lambda o: o.summary[LIST_LABEL]["tasktrek_over_bytes_floor"]["rps"], operator.ge, 0.5),
+    _Target("GET list p99 ms < 5", "rest",
+            lambda o: o.summary[LIST_LABEL][TASKTREK]["median"]["p99_ms"], operator.lt, 5.0),
+    _Target("fan-out to 1,000 sockets: last-delivery p50 ÷ node socket.io ≤ 1.2", "fanout",
+            lambda o: o.summary[_largest_fanout(o)][NODE_SOCKETIO]["tasktrek_over_it"]["p50_ms"], operator.le, 1.2),
+    _Target("fan-out to 1,000 sockets: last-delivery p99 ms ≤ 30", "fanout",
+            lambda o: o.summary[_largest_fanout(o)][TASKTREK]["median"]["p99_ms"], operator.le, 30.0),
+    _Target("idle authenticated socket KiB ≤ 14", "idle",
+            lambda o: o.summary[TASKTREK]["median"]["bytes_per_socket"] / KIB, operator.le, 14.0),
+]
+# Targets the suite has no workload for yet: named so that a run never looks complete without them.
+UNMEASURED = [
+    "GET list after every write (nothing cached) req/s ÷ precomputed-bytes floor ≥ 0.25",
+    "POST /api/tasks req/s ≥ 2× the issue's starting figure (no recorded baseline yet)",
+]
+
+
+def judge(outcomes: list[Outcome], *, smoke: bool) -> list[Verdict]:
+    by_name = {o.name: o for o in outcomes}
+    verdicts = []
+    for target in TARGETS:
+        outcome = by_name.get(target.workload)
+        if outcome is None or outcome.error:
+            verdicts.append(Verdict(target.name, None, target.limit, NOT_RUN,
+                                    f"workload {target.workload} {'failed' if outcome else 'not run'}"))
+            continue
+        try:
+            measured = target.read(outcome)
+        except (KeyError, ValueError):
+            verdicts.append(Verdict(target.name, None, target.limit, NOT_MEASURED, "figure missing from the run"))
+            continue
+        status = NOT_MEASURED if measured is None or math.isnan(measured) else \
+            PASS if target.compare(measured, target.limit) else FAIL
+        note = ""
+        if target.workload == "fanout" and int(_largest_fanout(outcome)) != FANOUT_SOCKETS:
+            note = f"measured at {_largest_fanout(outcome)} sockets"
+        if smoke:
+            note = "; ".join(filter(None, [note, "smoke sizes: indicative only"]))
+        verdicts.append(Verdict(target.name, measured, target.limit, status, note))
+    verdicts += [Verdict(name, None, None, NOT_MEASURED, "no workload yet") for name in UNMEASURED]
+    return verdicts
+
+
+def verdict_table(verdicts: list[Verdict]) -> str:
+    lines = ["== Issue 12 targets"]
+    width = max(len(v.target) for v in verdicts)
+    for v in verdicts:
+        measured = "-" if v.measured is None or math.isnan(v.measured) else f"{v.measured:.3g}"
+        note = f"  ({v.note})" if v.note else ""
+        lines.append(f"   {v.target.ljust(width)}  {measured:>8}  {v.status}{note}")
+    return "\n".join(lines)
