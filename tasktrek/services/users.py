@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict, deque
-from typing import Protocol
+from typing import Mapping, Protocol
 
 import bcrypt
 import jwt
@@ -16,8 +16,8 @@ from ..errors import EmailTaken, Forbidden, NotFound, TooManyRequests, Unauthori
 from ..events import EventPublisher, UserLoggedOut
 from ..settings import Settings
 from ..store import Store
+from .tokens import JWT_ALGORITHM, VerifiedTokens
 
-JWT_ALGORITHM = "HS256"
 INVALID_CREDENTIALS = "invalid credentials"
 INVALID_TOKEN = "invalid token"
 ACCOUNT_DISABLED = "account disabled"
@@ -82,6 +82,7 @@ class UserService:
         self.store = store
         self.events = events
         self.secret = settings.jwt_secret
+        self.tokens = VerifiedTokens(settings.jwt_secret)
         self.token_ttl = settings.token_ttl_seconds
         self.rounds = settings.bcrypt_rounds
         self.registration_open = settings.registration == "open"
@@ -124,7 +125,7 @@ class UserService:
         claims = {"id": user_id, "sub": user_id, "iat": issued_at, "exp": int(issued_at) + self.token_ttl}
         return jwt.encode(claims, self.secret, algorithm=JWT_ALGORITHM)
 
-    async def user_for_claims(self, claims: dict) -> dict | None:
+    async def user_for_claims(self, claims: Mapping) -> dict | None:
         """The live user a verified token speaks for, or None when it is revoked, names no
         existing user, or lacks the claims we issue."""
         user_id = claims.get("sub", claims.get("id"))
@@ -145,7 +146,7 @@ class UserService:
 
     async def authenticate(self, token: str) -> dict:
         try:
-            claims = jwt.decode(token, self.secret, algorithms=[JWT_ALGORITHM], options={"require": ["exp", "iat"]})
+            claims = self.tokens.claims(token)
         except jwt.InvalidTokenError:
             raise Unauthorized(INVALID_TOKEN) from None
         user = await self.user_for_claims(claims)

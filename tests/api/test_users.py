@@ -8,6 +8,7 @@ import jwt
 import pytest
 
 from tasktrek.events import UserLoggedOut
+from tasktrek.http.keys import SERVICES
 from tests.conftest import TEST_SECRET
 
 
@@ -162,3 +163,18 @@ async def test_bad_tokens_are_401(api, make_header, message):
         assert resp.status == 401 and body == {"message": message}, (method, path)
     resp, _ = await api.call("GET", "/api/users/me", user)
     assert resp.status == 200  # the real token still works: nothing was revoked
+
+
+async def test_a_token_used_before_is_still_refused_at_once_after_logout_or_disable(api, app):
+    """Verified tokens are cached; revocation and disabling are checked on every request."""
+    for end_it in ("logout", "disable"):
+        user = await api.register()
+        for _ in range(2):
+            resp, body = await api.call("GET", "/api/users/me", user)
+            assert resp.status == 200 and body["_id"] == user.id
+        if end_it == "logout":
+            assert (await api.call("POST", "/api/users/logout", user))[0].status == 204
+        else:
+            await app[SERVICES].users.disable(user.email)
+        resp, body = await api.call("GET", "/api/users/me", user)
+        assert resp.status == 401 and body == {"message": "invalid token"}
