@@ -11,6 +11,7 @@ from typing import Any, Hashable, Iterable, Protocol
 from ..events import LogEntry, offset_number
 from . import engineio as eio
 from . import socketio as sio
+from .frames import SharedFrame
 from .rooms import RoomRegistry
 
 
@@ -30,9 +31,10 @@ def task_ids(rooms: Iterable[str]) -> list[str]:
     return [room[len(TASK_ROOM_PREFIX):] for room in rooms if room.startswith(TASK_ROOM_PREFIX)]
 
 
-def event_frame(name: str, *args: Any) -> str:
-    """An event as one ready-to-send Engine.IO text frame."""
-    return eio.encode(eio.Packet(eio.MESSAGE, sio.encode(sio.event(name, *args))))
+def event_frame(name: str, *args: Any) -> SharedFrame:
+    """An event as one ready-to-send Engine.IO text frame (its WebSocket form built once, for
+    however many sockets send it)."""
+    return SharedFrame(eio.encode(eio.Packet(eio.MESSAGE, sio.encode(sio.event(name, *args)))))
 
 
 class Member(Hashable, Protocol):

@@ -150,6 +150,8 @@ class EngineSocket(ABC):
             log.info("dropping socket %s: client is not reading (send queue full)", self.sid)
             self.abort(CloseReason.QUEUE_OVERFLOW)
             return False
+        if not self._outbox and self._write_now(frame):
+            return True
         self._outbox.append(frame)
         self._queued += size
         self._wake()
@@ -278,6 +280,11 @@ class EngineSocket(ABC):
     def close_code(self) -> int:
         """The WebSocket close code of a polite close."""
         return self._close_code
+
+    def _write_now(self, frame: str | bytes) -> bool:
+        """Write `frame` at once, without a queue or a task, when the transport can (nothing
+        is waiting before it); False to take the queued path."""
+        return False
 
     @abstractmethod
     def _wake(self) -> None:

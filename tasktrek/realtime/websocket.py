@@ -16,6 +16,7 @@ from aiohttp import WSMsgType, web
 
 from . import engineio as eio
 from .engine import CloseReason, EngineHandler, EngineSocket, handshake_error, hang_up
+from .frames import wire_form
 from .options import RealtimeOptions
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,18 @@ class WebSocketLink:
         self.ws = ws
         self._tcp = request.transport
         self._writer: asyncio.Task[None] | None = None
+
+    def write_now(self, frame: str | bytes) -> bool:
+        """The fast path: write a text frame straight to the connection when nothing can be
+        before it — no writer running (so nothing queued is being written) and nothing
+        waiting in the connection's own buffer (so a client that does not read gets the
+        queued path, and with it the queue's limits). Returns whether it wrote."""
+        tcp = self._tcp
+        if (self._writer is not None or not isinstance(frame, str) or tcp is None or tcp.is_closing()
+                or tcp.get_write_buffer_size() or self.ws.closed):
+            return False
+        tcp.write(wire_form(frame))  # one whole frame per write: never interleaved with aiohttp's
+        return True
 
     def wake(self) -> None:
         """Frames (or a polite close) are waiting in the socket: write them."""
@@ -131,6 +144,9 @@ class WebSocketEngineSocket(EngineSocket):
 
     def _wake(self) -> None:
         self._link.wake()
+
+    def _write_now(self, frame: str | bytes) -> bool:
+        return self._link.write_now(frame)
 
     def _drop(self) -> None:
         self._link.drop()
