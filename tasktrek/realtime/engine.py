@@ -119,7 +119,9 @@ class EngineSocket(ABC):
         self.close_reason: str | None = None
         self._handler = handler
         self._loop = asyncio.get_running_loop()
-        self._outbox: deque[str | bytes] = deque()
+        # Frames waiting to be written; made only when one must wait (rare where the transport
+        # writes idle sockets at once) and dropped when empty: an idle socket keeps no queue.
+        self._outbox: deque[str | bytes] | None = None
         self._queued = 0  # characters (or bytes) waiting in the outbox
         self._close_code = CloseCode.NORMAL
         self._ping_timer: asyncio.TimerHandle | None = None
@@ -143,16 +145,19 @@ class EngineSocket(ABC):
         if self.state is not State.OPEN:
             return False
         size = len(frame)
+        outbox = self._outbox
         if (
-            len(self._outbox) >= self.options.max_queue_packets
+            (outbox is not None and len(outbox) >= self.options.max_queue_packets)
             or self._queued + size > self.options.max_queue_bytes
         ):
             log.info("dropping socket %s: client is not reading (send queue full)", self.sid)
             self.abort(CloseReason.QUEUE_OVERFLOW)
             return False
-        if not self._outbox and self._write_now(frame):
+        if not outbox and self._write_now(frame):
             return True
-        self._outbox.append(frame)
+        if outbox is None:
+            outbox = self._outbox = deque()
+        outbox.append(frame)
         self._queued += size
         self._wake()
         return True
@@ -173,7 +178,7 @@ class EngineSocket(ABC):
             return
         was_open = self.state is State.OPEN
         self.state = State.CLOSED
-        self._outbox.clear()
+        self._outbox = None
         self._queued = 0
         self._stop_timers()
         if was_open:
@@ -241,16 +246,24 @@ class EngineSocket(ABC):
             self.close(CloseReason.PARSE_ERROR, code=CloseCode.PROTOCOL_ERROR)
 
     def take(self) -> str | bytes | None:
-        if not self._outbox:
+        outbox = self._outbox
+        if not outbox:
             return None
-        frame = self._outbox.popleft()
+        frame = outbox.popleft()
         self._queued -= len(frame)
+        if not outbox:
+            self._outbox = None
         return frame
 
     @property
     def has_outgoing(self) -> bool:
         """Frames wait to be taken."""
         return bool(self._outbox)
+
+    @property
+    def queued_frames(self) -> int:
+        """How many frames wait to be taken."""
+        return len(self._outbox) if self._outbox else 0
 
     def finish(self, reason: str = CloseReason.TRANSPORT_CLOSE) -> None:
         """The transport is done with the connection (whoever ended it)."""
@@ -261,7 +274,7 @@ class EngineSocket(ABC):
         if was_open:
             self.close_reason = reason
             self._notify_closed(reason)
-        self._outbox.clear()
+        self._outbox = None
         self._queued = 0
         self._stop_timers()
         self._finished_flag = True

@@ -434,7 +434,7 @@ async def test_a_client_that_stops_reading_is_dropped_when_its_session_ends(make
     # fast client, so the writer gets its turn). A few frames: far below the limits.
     pad = "x" * 64 * 1024
     n = 0
-    while len(engine._outbox) < 3:
+    while engine.queued_frames < 3:
         assert gateway.emit("bulk", {"n": n, "pad": pad}, rooms=[f"user:{alice.id}"]) == 2
         assert event_payload(await fast.recv())[1]["n"] == n
         n += 1
