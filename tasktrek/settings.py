@@ -164,11 +164,8 @@ class Settings:
             raise ConfigError(f"{self.source('log_level')}: unknown level {self.log_level!r} (DEBUG, INFO, WARNING, ERROR)")
         if self.registration not in REGISTRATION_MODES:
             raise ConfigError(f"{self.source('registration')}: expected open or closed, got {self.registration!r}")
-        if self.redis_url is not None and not self.redis_url.startswith(REDIS_SCHEMES):
-            raise ConfigError(
-                f"{self.source('redis_url')}: expected redis://host[:port][/db], rediss://… or unix://…, "
-                f"got {self.redis_url.split(':', 1)[0]!r}"
-            )
+        if self.redis_url is not None:
+            check_redis_url(self.redis_url, self.source("redis_url"))
         return self
 
     @property
@@ -241,6 +238,25 @@ def database_kind(url: str, variable: str = "TASKTREK_DATABASE_URL") -> str:
         f"{variable}: expected sqlite:///<path>, mongodb://... or mongodb+srv://..., "
         f"got {url.split(':', 1)[0]!r}"
     )
+
+
+def check_redis_url(url: str, variable: str) -> None:
+    """What redis-py would refuse with a traceback, or read as something else (a database
+    that is not a number silently becomes database 0), refused in one line."""
+    if not url.startswith(REDIS_SCHEMES):
+        raise ConfigError(
+            f"{variable}: expected redis://host[:port][/db], rediss://… or unix://…, got {url.split(':', 1)[0]!r}"
+        )
+    if url.startswith("unix://"):
+        return
+    parts = urlsplit(url)
+    try:
+        parts.port
+    except ValueError:
+        raise ConfigError(f"{variable}: bad port in {_without_credentials(url)} (expected 1-65535)") from None
+    database = parts.path.strip("/")
+    if database and not database.isdigit():
+        raise ConfigError(f"{variable}: the database {database!r} is not a number (redis://host:port/0)")
 
 
 def sqlite_path(url: str) -> Path:

@@ -175,6 +175,7 @@ async def test_database_outage_at_start_is_503_then_recovers(tmp_path, aiohttp_c
 
 @pytest.mark.parametrize("args, env, message", [(["--port", "99999"], {}, "--port"), ([], {"PORT": "99999"}, "PORT: 99999"),
                                                  ([], {"TASKTREK_PRESENCE_GRACE_SECONDS": "nan"}, "finite"),
+                                                 ([], {"TASKTREK_REDIS_URL": "redis://cache:port"}, "TASKTREK_REDIS_URL: bad port"),
                                                  ([], {"TASKTREK_DATABASE_URL": "mongodb://localhost:99999", "TASKTREK_JWT_SECRET": "s" * 40}, "TASKTREK_DATABASE_URL"),
                                                  ([], {"TASKTREK_DATABASE_URL": "sqlite:////proc/none/x.db"}, "TASKTREK_DATABASE_URL: cannot create")])
 def test_cli_refuses_bad_values_in_one_line(tmp_path, args, env, message):

@@ -26,10 +26,15 @@ def test_cluster_settings_from_the_environment():
     assert Settings.from_env({}).redis_url is None
     assert Settings.from_env({}).node_ttl_seconds == 15
     assert Settings.from_env({"TASKTREK_REDIS_PREFIX": "team-a:"}).redis_prefix == "team-a:"
+    for url in ("redis://cache", "rediss://:pw@cache:6380/", "redis://cache/15", "unix:///run/redis.sock?db=1"):
+        assert Settings.from_env({"TASKTREK_REDIS_URL": url}).redis_url == url
 
 
 @pytest.mark.parametrize("env, message", [
     ({"TASKTREK_REDIS_URL": "http://cache:6379"}, "TASKTREK_REDIS_URL: expected redis://"),
+    ({"TASKTREK_REDIS_URL": "redis://cache:63x9"}, "TASKTREK_REDIS_URL: bad port"),
+    ({"TASKTREK_REDIS_URL": "redis://cache:99999/0"}, "TASKTREK_REDIS_URL: bad port"),
+    ({"TASKTREK_REDIS_URL": "redis://cache:6379/two"}, "TASKTREK_REDIS_URL: the database .* is not a number"),
     ({"TASKTREK_NODE_TTL_SECONDS": "0"}, "TASKTREK_NODE_TTL_SECONDS: 0 is out of range"),
     ({"TASKTREK_NODE_TTL_SECONDS": "soon"}, "TASKTREK_NODE_TTL_SECONDS: not a number"),
 ])
