@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# The versions of every Python package installed (pip constraints; `make lock` refreshes it).
+LOCK := requirements.lock
 # The cluster tests' Redis (the machine's); they use keys under a prefix of their own.
 TASKTREK_TEST_REDIS_URL ?= redis://127.0.0.1:6379/11
 # The browser tests drive Debian's Chromium (never a browser downloaded by a test tool).
@@ -16,24 +18,28 @@ WEB_VENDOR := tasktrek/web/vendor
 FUZZ_EXAMPLES ?= 1000
 FUZZ_SEED ?= random
 
-.PHONY: run test demo fuzz bench bench-smoke clean web-vendor
+.PHONY: run test demo fuzz bench bench-smoke clean web-vendor lock
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "TaskTrek needs Python 3.11+"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
-	$(BIN)/pip install --quiet -e .
+$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml $(LOCK)
+	$(BIN)/pip install --quiet -c $(LOCK) -e .
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -c $(LOCK) -e '.[test]'
 	touch $@
 
 $(VENV)/.installed-bench: $(VENV)/.installed-test
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/pip install --quiet -c $(LOCK) -e '.[test,bench]'
 	touch $@
+
+# Pin what the venv holds now (after `make clean test` resolved setup.cfg's ranges afresh).
+lock: $(VENV)/.installed-bench
+	{ sed -n '/^#/p' $(LOCK); $(BIN)/pip freeze --exclude-editable; } > $(LOCK).new && mv $(LOCK).new $(LOCK)
 
 tests/js/node_modules/.package-lock.json: tests/js/package-lock.json
 	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
