@@ -115,6 +115,11 @@ class HealthSchema(StrictSchema):
     status = fields.String(required=True, validate=validate.Equal("ok"))
 
 
+class ReadySchema(HealthSchema):
+    redis = fields.String(validate=validate.OneOf(["ok", "unavailable"]), metadata={
+        "description": "Cluster mode only: whether Redis answers (the node serves the API either way)."})
+
+
 # --- Real-time payloads (the AsyncAPI document) ------------------------------------------
 
 

@@ -175,7 +175,7 @@ ROUTES: tuple[Route | Static, ...] = (
           {200: out.NotificationSchema}, links=_notification_links("/_id"), **_NOTIFICATIONS),
     # Health
     Route("GET", "/healthz", health.healthz, "healthz", "Liveness", {200: out.HealthSchema}, public=True, touches_store=False, tag="health"),
-    Route("GET", "/readyz", health.readyz, "readyz", "Readiness: the database answers", {200: out.HealthSchema}, public=True, tag="health"),
+    Route("GET", "/readyz", health.readyz, "readyz", "Readiness: the database answers", {200: out.ReadySchema}, public=True, tag="health"),
     # Discovery
     Route("GET", docs.OPENAPI_PATH, docs.openapi_json, public=True, documented=False),
     Route("GET", docs.ASYNCAPI_PATH, docs.asyncapi_json, public=True, documented=False),

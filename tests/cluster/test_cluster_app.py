@@ -7,6 +7,7 @@ import logging
 import subprocess
 import sys
 
+import jsonschema
 import pytest
 
 from tasktrek import Settings, create_app
@@ -57,6 +58,13 @@ async def test_readyz_reports_redis(tmp_path, aiohttp_client, redis_url, redis):
     client = await aiohttp_client(create_app(settings_for(tmp_path, redis_url=redis_url)))
     resp = await client.get("/readyz")
     assert resp.status == 200 and await resp.json() == {"status": "ok", "redis": "ok"}
+    # ... as the served document says (both answers: Redis answering or not)
+    document = await (await client.get("/api/openapi.json")).json()
+    schema = document["paths"]["/readyz"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    validator = jsonschema.Draft202012Validator({**schema, "components": document["components"]})
+    for body in ({"status": "ok", "redis": "ok"}, {"status": "ok", "redis": "unavailable"}, {"status": "ok"}):
+        validator.validate(body)
+    assert not validator.is_valid({"status": "ok", "redis": "maybe"})
 
 
 async def test_redis_down_at_start_up_is_said_and_the_api_serves(tmp_path, aiohttp_client, redis_proxy, redis_url, caplog):
