@@ -136,7 +136,7 @@ _USERS = dict(tag="users")
 
 ROUTES: tuple[Route | Static, ...] = (
     # Users
-    Route("POST", "/api/users", users.register, "register", "Register a user", {201: out.SessionSchema, 409: out.ErrorSchema},
+    Route("POST", "/api/users", users.register, "register", "Register a user", {201: out.SessionSchema, 403: out.ErrorSchema, 409: out.ErrorSchema},
           body=inp.RegisterSchema, public=True,
           links={"LogIn": Link("login", request_body={"email": "$request.body#/email", "password": "$request.body#/password"})},
           **_USERS),

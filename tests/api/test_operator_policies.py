@@ -21,6 +21,8 @@ async def test_closed_registration_is_403_and_creates_nobody(settings, aiohttp_c
     assert resp.status == 403 and await resp.json() == {"message": "registration is closed"}
     resp = await client.post("/api/users/login", json={"email": account["email"], "password": account["password"]})
     assert resp.status == 401
+    document = await (await client.get("/api/openapi.json")).json()
+    assert "403" in document["paths"]["/api/users"]["post"]["responses"]  # the answer is documented
 
 
 async def _fail_logins(api: Api, email: str, times: int, forwarded_for: str | None = None) -> list[int]:
