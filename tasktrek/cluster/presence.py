@@ -350,7 +350,10 @@ class RedisPresence:
     async def leave(self) -> None:
         """Take this node's sockets out of the counts at once, so that a clean shutdown does
         not leave its users online until the TTL runs out; the other nodes announce them."""
+        beating = self._beating
         self._stop_beating()
+        if beating is not None:
+            await asyncio.wait([beating])  # no heartbeat may land after the node left
         self._local.clear()
         # Even without a grace period the users it leaves offline enter one (over at once): a
         # node on its way out cannot announce anything; the others claim them at their next beat.

@@ -5,6 +5,7 @@ does not answer."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from urllib.parse import urlsplit
@@ -114,7 +115,10 @@ async def cluster(tmp_path, redis, redis_url, prefix):
     for client in clients:
         if client.sio.connected:
             await client.sio.disconnect()
-    for node in nodes:
-        if node.proc is not None and node.proc.returncode is None:
-            await node.stop()
+    # Every node is stopped even when one of them does not stop (that one is killed).
+    running = [node for node in nodes if node.proc is not None and node.proc.returncode is None]
+    stopped = await asyncio.gather(*(node.stop() for node in running), return_exceptions=True)
     await session.close()
+    for outcome in stopped:
+        if isinstance(outcome, BaseException):
+            raise outcome

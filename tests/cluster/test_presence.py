@@ -53,6 +53,7 @@ async def make_node(prefix):
 
     yield make
     for presence in made:
+        await presence.leave()  # nothing of it stays in Redis after the test's clean-up
         presence.close()
 
 
