@@ -286,6 +286,9 @@ class PollingEngineSocket(EngineSocket):
         elif self.state is State.CLOSING and self.poll is Poll.IDLE and not self._lingers:
             self.finish()
 
+    def _write_now(self, frame: str | bytes) -> bool:
+        return self._link is not None and self._link.write_now(frame)  # upgraded: as a WebSocket session
+
     def _drop(self) -> None:
         if self._link is not None:
             self._link.drop()  # its reader finishes the session

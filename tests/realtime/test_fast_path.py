@@ -16,6 +16,7 @@ from tasktrek.realtime.broadcaster import event_frame
 from tasktrek.realtime.frames import SharedFrame, text_frame, wire_form
 
 from .harness import TIMEOUT
+from .rawpolling import Poller
 from .rawws import MiniWebSocket, RawSocket, event_payload
 
 
@@ -103,3 +104,27 @@ async def test_frames_keep_their_order_across_the_fast_and_the_queued_path(harne
     received = [event_payload(await asyncio.wait_for(slow.recv_text(), TIMEOUT))[1]["n"] for _ in range(sent + 1)]
     assert received == list(range(sent + 1))
     await slow.close()
+
+
+async def test_a_session_upgraded_from_polling_takes_the_fast_path_too(harness, session):
+    alice = await harness.register()
+    poller = await Poller.open(harness, session)
+    await poller.connect(alice.token)
+    assert event_payload(await poller.recv())[0] == "notification:count"
+    engine = harness.engine(poller.sid)
+    payload = {"n": 0}
+    assert harness.gateway.emit("task:updated", payload, rooms=[f"user:{alice.id}"]) == 1
+    assert engine.has_outgoing  # before the upgrade: queued for the next poll
+    ws = await session.ws_connect(harness.ws_url(f"EIO=4&transport=websocket&sid={poller.sid}"))
+    await ws.send_str("2probe")
+    assert await ws.receive_str(timeout=TIMEOUT) == "3probe"
+    await ws.send_str("5")
+    assert event_payload(await ws.receive_str(timeout=TIMEOUT)) == ("task:updated", {"n": 0})
+    assert engine.transport_name == "websocket"
+    # A round trip: whatever the switch queued has been written and its writer is done.
+    await ws.send_str('42["presence:get"]')
+    assert event_payload(await ws.receive_str(timeout=TIMEOUT))[0] == "presence:list"
+    assert harness.gateway.emit("task:updated", {"n": 1}, rooms=[f"user:{alice.id}"]) == 1
+    assert not engine.has_outgoing  # written at once
+    assert event_payload(await ws.receive_str(timeout=TIMEOUT)) == ("task:updated", {"n": 1})
+    await ws.close()
