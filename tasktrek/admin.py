@@ -30,15 +30,15 @@ async def run_users_command(args: argparse.Namespace, settings: Settings) -> int
         if args.action == "create":
             fields = _valid(name=args.name, email=args.email, password=_read_password())
             user = await users.create(fields["name"], fields["email"], fields["password"])
-            print(f"created user {user['_id']} <{user['email']}>")
+            print(f"created user {user.id} <{user.email}>")
         elif args.action == "set-password":
             email = _valid(email=args.email)["email"]
             password = _valid(password=_read_password())["password"]
             user = await users.set_password(email, password)
-            print(f"password set for <{user['email']}>")
+            print(f"password set for <{user.email}>")
         else:
             user = await users.disable(_valid(email=args.email)["email"])
-            print(f"disabled <{user['email']}>: its tokens are revoked, its logins refused, "
+            print(f"disabled <{user.email}>: its tokens are revoked, its logins refused, "
                   "and a running server closes its sockets within seconds")
         return 0
     except _BadInput as exc:

@@ -156,8 +156,8 @@ class TaskCreateSchema(StrictSchema):
     description = fields.String(load_default="", **_description)
     status = fields.String(load_default="todo", validate=validate.OneOf(STATUSES))
     priority = fields.String(load_default="medium", validate=validate.OneOf(PRIORITIES))
-    dueDate = DueDate(load_default=None, allow_none=True)
-    assignedTo = ObjectIdField(load_default=None, allow_none=True)
+    due_date = DueDate(data_key="dueDate", load_default=None, allow_none=True)
+    assigned_to = ObjectIdField(data_key="assignedTo", load_default=None, allow_none=True)
 
 
 class TaskUpdateSchema(StrictSchema):
@@ -165,7 +165,7 @@ class TaskUpdateSchema(StrictSchema):
     description = fields.String(**_description)
     status = fields.String(validate=validate.OneOf(STATUSES))
     priority = fields.String(validate=validate.OneOf(PRIORITIES))
-    dueDate = DueDate(allow_none=True)
+    due_date = DueDate(data_key="dueDate", allow_none=True)
 
 
 class StatusSchema(StrictSchema):

@@ -4,6 +4,7 @@ Bodies and queries arrive parsed (`routes.ROUTES` names their schemas)."""
 
 from aiohttp import web
 
+from ..records import Task
 from ..services import TaskFilter
 from ..views import task_json
 from .io import json_response
@@ -12,8 +13,8 @@ from .keys import BODY, QUERY, SERVICES, USER
 _FILTER_NAMES = {"assignedTo": "assigned_to", "dueBefore": "due_before", "dueAfter": "due_after"}
 
 
-def one_task(task: dict, status: int = 200) -> web.Response:
-    return json_response(task_json(task), status, headers={"ETag": f'"{task["version"]}"'})
+def one_task(task: Task, status: int = 200) -> web.Response:
+    return json_response(task_json(task), status, headers={"ETag": f'"{task.version}"'})
 
 
 def if_match(request: web.Request) -> str | None:
@@ -56,7 +57,7 @@ async def assign(request: web.Request) -> web.Response:
 
 async def delete(request: web.Request) -> web.Response:
     task = await request.app[SERVICES].tasks.delete(request[USER], request.match_info["id"])
-    return json_response({"id": task["_id"]})
+    return json_response({"id": task.id})
 
 
 async def restore(request: web.Request) -> web.Response:

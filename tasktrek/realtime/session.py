@@ -239,7 +239,7 @@ class Sessions:
             client.connecting = False
         if not client.engine.is_open:
             return
-        user_id = user["_id"]
+        user_id = user.id
         replay = session = None
         if auth.get("recover") is True and self.recovery.enabled:
             try:

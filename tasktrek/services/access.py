@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..records import Task
 
-def viewers(task: dict) -> tuple[str, ...]:
+
+def viewers(task: Task) -> tuple[str, ...]:
     """Who may see `task`: its owner, and its assignee while it is not deleted (owner
     first, each once)."""
-    owner, assignee = task["user"], task["assignedTo"]
-    if assignee is None or assignee == owner or task["isDeleted"]:
+    owner, assignee = task.owner, task.assigned_to
+    if assignee is None or assignee == owner or task.is_deleted:
         return (owner,)
     return (owner, assignee)
 
 
-def is_visible(task: dict, user_id: str) -> bool:
+def is_visible(task: Task, user_id: str) -> bool:
     return user_id in viewers(task)
 
 
@@ -33,13 +35,13 @@ class Route:
         return tuple(u for u in self.users if u != actor)
 
 
-def route(before: dict | None, after: dict) -> Route:
+def route(before: Task | None, after: Task) -> Route:
     """The recipients of a change from `before` (None: the task is new) to `after`."""
     was = viewers(before) if before is not None else ()
     now = viewers(after)
     return Route(
         users=tuple(dict.fromkeys(now + was)),
-        task_room=before is not None and not before["isDeleted"],
+        task_room=before is not None and not before.is_deleted,
         lost=tuple(u for u in was if u not in now),
         gained=tuple(u for u in now if u not in was),
     )

@@ -7,8 +7,9 @@ from dataclasses import replace
 from ..domain import is_id, new_id, utcnow
 from ..errors import NotFound
 from ..events import NOTIFICATION_NEW, NOTIFICATION_UPDATED, EventPublisher, LogEntry, NotificationsReadAll
+from ..records import Notification, Task, User
 from ..store import ChangeSet, ReadUpdate, Store
-from ..views import notification_json
+from ..views import notification_data, notification_json
 
 MESSAGES = {
     "task_assigned": '{actor} assigned you "{title}"',
@@ -26,23 +27,23 @@ class NotificationService:
         self.events = events
 
     @staticmethod
-    def build(recipient: str, kind: str, task: dict, actor: dict) -> dict:
+    def build(recipient: str, kind: str, task: Task, actor: User) -> Notification:
         """A new notification about `task` for `recipient` (written by the change that
         causes it, in the same transaction)."""
-        return {
-            "_id": new_id(),
-            "user": recipient,
-            "type": kind,
-            "message": MESSAGES[kind].format(actor=actor["name"], title=task["title"], status=task["status"]),
-            "data": {"taskId": task["_id"], "title": task["title"], "actor": {"_id": actor["_id"], "name": actor["name"]}},
-            "read": False,
-            "createdAt": utcnow(),
-        }
+        return Notification(
+            id=new_id(),
+            user=recipient,
+            type=kind,
+            message=MESSAGES[kind].format(actor=actor.name, title=task.title, status=task.status),
+            data=notification_data(task, actor),
+            read=False,
+            created_at=utcnow(),
+        )
 
     @staticmethod
-    def entry(notification: dict, event: str = NOTIFICATION_NEW) -> LogEntry:
+    def entry(notification: Notification, event: str = NOTIFICATION_NEW) -> LogEntry:
         """The log entry announcing `notification` to its recipient."""
-        return LogEntry(event, notification_json(notification), users=(notification["user"],))
+        return LogEntry(event, notification_json(notification), users=(notification.user,))
 
     async def page(self, user_id: str, *, page: int, limit: int, unread_only: bool) -> dict:
         items, total = await self.store.find_notifications(
@@ -54,13 +55,13 @@ class NotificationService:
     async def unread_count(self, user_id: str) -> int:
         return await self.store.count_unread(user_id)
 
-    async def mark(self, user_id: str, notification_id: str, *, read: bool) -> dict:
+    async def mark(self, user_id: str, notification_id: str, *, read: bool) -> Notification:
         notification = await self.store.get_notification(user_id, notification_id) if is_id(notification_id) else None
         if notification is None:
             raise NotFound("notification not found")
-        if notification["read"] == read:
+        if notification.read == read:
             return notification
-        marked = {**notification, "read": read}
+        marked = replace(notification, read=read)
         entry = self.entry(marked, NOTIFICATION_UPDATED)
         offsets = await self.store.apply(
             ChangeSet(read_update=ReadUpdate(user_id, notification_id, read), events=(entry,))

@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Awaitable, Callable
 
 from ..domain import is_id, new_id, utcnow
 from ..errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from ..events import TASK_ASSIGNED, TASK_CREATED, TASK_DELETED, TASK_RESTORED, TASK_UPDATED, EventPublisher, LogEntry
+from ..records import Notification, Task, User
 from ..store import ChangeSet, Store, TaskQuery, TaskUpdate
 from ..views import task_json
 from .access import Route, is_visible, route
 from .notifications import NotificationService, publish_logged
 
-EDITABLE_FIELDS = ("title", "description", "priority", "dueDate")
+EDITABLE_FIELDS = ("title", "description", "priority", "due_date")
 CAS_ATTEMPTS = 5
 TASK_NOT_FOUND = "task not found"
 
@@ -62,14 +63,14 @@ def assignment_kind(recipient: str, route: Route) -> str:
     return "task_assigned" if recipient in route.gained else "task_unassigned"
 
 
-def task_entry(event: str, after: dict, actor: str, route: Route, **extra) -> LogEntry:
+def task_entry(event: str, after: Task, actor: str, route: Route, **extra) -> LogEntry:
     """The log entry of a task change: the task as the REST API returns it, plus `taskId`
     and `actor` (and what `extra` adds), for everyone `route` names."""
     return LogEntry(
         event,
-        {**task_json(after), "taskId": after["_id"], "actor": actor, **extra},
+        {**task_json(after), "taskId": after.id, "actor": actor, **extra},
         users=route.users,
-        tasks=(after["_id"],) if route.task_room else (),
+        tasks=(after.id,) if route.task_room else (),
         leaving=route.lost,
         gained=route.gained,
     )
@@ -86,17 +87,17 @@ class TaskService:
 
     # -- reading ----------------------------------------------------------------------
 
-    async def _visible(self, user_id: str, task_id: str) -> dict:
+    async def _visible(self, user_id: str, task_id: str) -> Task:
         task = await self.store.get_task(task_id) if is_id(task_id) else None
         if task is None or not is_visible(task, user_id):
             raise NotFound(TASK_NOT_FOUND)
         return task
 
-    async def get(self, user: dict, task_id: str) -> dict:
-        return await self._visible(user["_id"], task_id)
+    async def get(self, user: User, task_id: str) -> Task:
+        return await self._visible(user.id, task_id)
 
-    async def page(self, user: dict, wanted: TaskFilter) -> dict:
-        me = user["_id"]
+    async def page(self, user: User, wanted: TaskFilter) -> dict:
+        me = user.id
         query = TaskQuery(
             deleted=wanted.deleted,
             # The trash holds the caller's own deleted tasks only.
@@ -132,52 +133,52 @@ class TaskService:
         if await self.store.get_user(user_id) is None:
             raise ValidationFailed("validation failed", errors={field: ["No such user."]})
 
-    async def create(self, user: dict, fields: dict) -> dict:
-        assignee = fields.get("assignedTo")
+    async def create(self, user: User, fields: dict) -> Task:
+        assignee = fields.get("assigned_to")
         if assignee is not None:
             await self._require_user(assignee, "assignedTo")
         now = utcnow()
-        task = {
-            "_id": new_id(),
-            "user": user["_id"],
-            "title": fields["title"],
-            "description": fields.get("description", ""),
-            "status": fields.get("status", "todo"),
-            "priority": fields.get("priority", "medium"),
-            "dueDate": fields.get("dueDate"),
-            "assignedTo": assignee,
-            "isDeleted": False,
-            "deletedAt": None,
-            "createdAt": now,
-            "updatedAt": now,
-            "version": 1,
-        }
+        task = Task(
+            id=new_id(),
+            owner=user.id,
+            title=fields["title"],
+            description=fields.get("description", ""),
+            status=fields.get("status", "todo"),
+            priority=fields.get("priority", "medium"),
+            due_date=fields.get("due_date"),
+            assigned_to=assignee,
+            is_deleted=False,
+            deleted_at=None,
+            created_at=now,
+            updated_at=now,
+            version=1,
+        )
         notifications, entries = self._consequences(user, None, task, TASK_CREATED, kind("task_assigned"))
         offsets = await self.store.apply(ChangeSet(new_task=task, notifications=notifications, events=entries))
         await publish_logged(self.events, entries, offsets)
         return task
 
-    def _consequences(self, actor: dict, before: dict | None, after: dict, event: str,
-                      notification_kind: NotificationKind, **extra) -> tuple[tuple[dict, ...], tuple[LogEntry, ...]]:
+    def _consequences(self, actor: User, before: Task | None, after: Task, event: str,
+                      notification_kind: NotificationKind, **extra) -> tuple[tuple[Notification, ...], tuple[LogEntry, ...]]:
         """What a change writes beside itself: the notifications it causes and the log
         entries announcing the change and each notification."""
         routed = route(before, after)
         notifications = tuple(
             self.notifications.build(recipient, notification_kind(recipient, routed), after, actor)
-            for recipient in routed.notified(actor["_id"])
+            for recipient in routed.notified(actor.id)
         )
-        entries = (task_entry(event, after, actor["_id"], routed, **extra),
+        entries = (task_entry(event, after, actor.id, routed, **extra),
                    *map(self.notifications.entry, notifications))
         return notifications, entries
 
     # -- changing ---------------------------------------------------------------------
 
     async def _change(
-        self, user: dict, task_id: str, decide: Callable[[dict], Awaitable[dict]], if_match: str | None,
-        describe: Callable[[dict, dict], tuple[str, NotificationKind, dict]],
-    ) -> tuple[dict, dict | None]:
+        self, user: User, task_id: str, decide: Callable[[Task], Awaitable[dict]], if_match: str | None,
+        describe: Callable[[Task, Task], tuple[str, NotificationKind, dict]],
+    ) -> tuple[Task, Task | None]:
         """Load the visible task, let `decide` check permissions and return the wanted
-        values, and store those that really change with a version bump (compare-and-set,
+        values (by attribute), and store those that really change with a version bump (compare-and-set,
         retried on a concurrent change), together with what `describe(before, after)` names:
         the event, the notification kind and the event payload's extra fields. Returns (task
         before, task after) — after is None when nothing changed, in which case nothing is
@@ -185,19 +186,19 @@ class TaskService:
         lock = self._task_locks.setdefault(task_id, asyncio.Lock())
         async with lock:
             for _ in range(CAS_ATTEMPTS):
-                before = await self._visible(user["_id"], task_id)
+                before = await self._visible(user.id, task_id)
                 wanted = await decide(before)
-                if if_match is not None and not etag_matches(if_match, before["version"]):
-                    raise PreconditionFailed(f"task is at version {before['version']}")
-                changes = {k: v for k, v in wanted.items() if before[k] != v}
+                if if_match is not None and not etag_matches(if_match, before.version):
+                    raise PreconditionFailed(f"task is at version {before.version}")
+                changes = {k: v for k, v in wanted.items() if getattr(before, k) != v}
                 if not changes:
                     return before, None
-                changes |= {"version": before["version"] + 1, "updatedAt": utcnow()}
-                after = {**before, **changes}
+                changes |= {"version": before.version + 1, "updated_at": utcnow()}
+                after = replace(before, **changes)
                 event, notification_kind, extra = describe(before, after)
                 notifications, entries = self._consequences(user, before, after, event, notification_kind, **extra)
                 offsets = await self.store.apply(ChangeSet(
-                    task_update=TaskUpdate(task_id, before["version"], changes),
+                    task_update=TaskUpdate(task_id, before.version, changes),
                     notifications=notifications,
                     events=entries,
                 ))
@@ -209,62 +210,64 @@ class TaskService:
         raise Conflict("task is changing too often; retry")
 
     @staticmethod
-    def _owner_only(task: dict, user: dict) -> None:
-        if task["user"] != user["_id"]:
+    def _owner_only(task: Task, user: User) -> None:
+        if task.owner != user.id:
             raise Forbidden("only the task's owner may do this")
 
     @staticmethod
-    def _live(task: dict) -> None:
-        if task["isDeleted"]:
+    def _live(task: Task) -> None:
+        if task.is_deleted:
             raise Forbidden("task is deleted; restore it first")
 
-    async def update(self, user: dict, task_id: str, fields: dict, if_match: str | None = None) -> dict:
-        async def decide(task: dict) -> dict:
+    async def update(self, user: User, task_id: str, fields: dict, if_match: str | None = None) -> Task:
+        """`fields`: the wanted values by attribute name."""
+
+        async def decide(task: Task) -> dict:
             # Clients may send editable fields back unchanged; only a real edit is the owner's.
-            if any(k in EDITABLE_FIELDS and task[k] != v for k, v in fields.items()):
+            if any(k in EDITABLE_FIELDS and getattr(task, k) != v for k, v in fields.items()):
                 self._owner_only(task, user)
             self._live(task)
             return fields
 
-        def describe(before: dict, after: dict) -> tuple[str, NotificationKind, dict]:
-            edited = any(before[k] != after[k] for k in EDITABLE_FIELDS)
+        def describe(before: Task, after: Task) -> tuple[str, NotificationKind, dict]:
+            edited = any(getattr(before, k) != getattr(after, k) for k in EDITABLE_FIELDS)
             return TASK_UPDATED, kind("task_updated" if edited else "task_status_changed"), {}
 
         before, after = await self._change(user, task_id, decide, if_match, describe)
         return before if after is None else after
 
-    async def set_status(self, user: dict, task_id: str, status: str, if_match: str | None = None) -> dict:
+    async def set_status(self, user: User, task_id: str, status: str, if_match: str | None = None) -> Task:
         return await self.update(user, task_id, {"status": status}, if_match)
 
-    async def assign(self, user: dict, task_id: str, assignee: str | None) -> dict:
-        async def decide(task: dict) -> dict:
+    async def assign(self, user: User, task_id: str, assignee: str | None) -> Task:
+        async def decide(task: Task) -> dict:
             self._owner_only(task, user)
             self._live(task)
-            if assignee is not None and assignee != task["assignedTo"]:
+            if assignee is not None and assignee != task.assigned_to:
                 await self._require_user(assignee, "assignedTo")
-            return {"assignedTo": assignee}
+            return {"assigned_to": assignee}
 
-        def describe(before: dict, after: dict) -> tuple[str, NotificationKind, dict]:
-            extra = {"assignedBy": user["_id"], "previousAssignee": before["assignedTo"]}
+        def describe(before: Task, after: Task) -> tuple[str, NotificationKind, dict]:
+            extra = {"assignedBy": user.id, "previousAssignee": before.assigned_to}
             return TASK_ASSIGNED, assignment_kind, extra
 
         before, after = await self._change(user, task_id, decide, None, describe)
         return before if after is None else after
 
-    async def delete(self, user: dict, task_id: str) -> dict:
-        async def decide(task: dict) -> dict:
+    async def delete(self, user: User, task_id: str) -> Task:
+        async def decide(task: Task) -> dict:
             self._owner_only(task, user)
-            return {"isDeleted": True, "deletedAt": task["deletedAt"] or utcnow()}
+            return {"is_deleted": True, "deleted_at": task.deleted_at or utcnow()}
 
         before, after = await self._change(
             user, task_id, decide, None, lambda *_: (TASK_DELETED, kind("task_deleted"), {})
         )
         return before if after is None else after
 
-    async def restore(self, user: dict, task_id: str) -> dict:
-        async def decide(task: dict) -> dict:
+    async def restore(self, user: User, task_id: str) -> Task:
+        async def decide(task: Task) -> dict:
             self._owner_only(task, user)
-            return {"isDeleted": False, "deletedAt": None}
+            return {"is_deleted": False, "deleted_at": None}
 
         before, after = await self._change(
             user, task_id, decide, None, lambda *_: (TASK_RESTORED, kind("task_restored"), {})

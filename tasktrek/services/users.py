@@ -14,6 +14,7 @@ import jwt
 from ..domain import is_id, new_id, utcnow
 from ..errors import EmailTaken, Forbidden, NotFound, TooManyRequests, Unauthorized
 from ..events import EventPublisher, UserLoggedOut
+from ..records import User
 from ..settings import Settings
 from ..store import Store
 from .tokens import JWT_ALGORITHM, VerifiedTokens
@@ -125,7 +126,7 @@ class UserService:
         claims = {"id": user_id, "sub": user_id, "iat": issued_at, "exp": int(issued_at) + self.token_ttl}
         return jwt.encode(claims, self.secret, algorithm=JWT_ALGORITHM)
 
-    async def user_for_claims(self, claims: Mapping) -> dict | None:
+    async def user_for_claims(self, claims: Mapping) -> User | None:
         """The live user a verified token speaks for, or None when it is revoked, names no
         existing user, or lacks the claims we issue."""
         user_id = claims.get("sub", claims.get("id"))
@@ -137,14 +138,14 @@ class UserService:
         if "exp" not in claims:
             return None
         user = await self.store.get_user(user_id)
-        if user is None or user.get("disabledAt") is not None:
+        if user is None or user.disabled_at is not None:
             return None
-        revoked_at = user.get("tokensRevokedAt")
+        revoked_at = user.tokens_revoked_at
         if revoked_at is not None and issued_at <= revoked_at:
             return None
         return user
 
-    async def authenticate(self, token: str) -> dict:
+    async def authenticate(self, token: str) -> User:
         try:
             claims = self.tokens.claims(token)
         except jwt.InvalidTokenError:
@@ -156,61 +157,59 @@ class UserService:
 
     # -- use cases --------------------------------------------------------------------
 
-    async def register(self, name: str, email: str, password: str) -> tuple[dict, str]:
+    async def register(self, name: str, email: str, password: str) -> tuple[User, str]:
         """Self-service sign-up (POST /api/users), unless TASKTREK_REGISTRATION=closed."""
         if not self.registration_open:
             raise Forbidden("registration is closed")
         user = await self.create(name, email, password)
-        return user, self.issue_token(user["_id"])
+        return user, self.issue_token(user.id)
 
-    async def create(self, name: str, email: str, password: str) -> dict:
+    async def create(self, name: str, email: str, password: str) -> User:
         """A new account, whether sign-ups are open or not (the operator's `tasktrek users create`)."""
         if await self.store.get_user_by_email(email) is not None:
             raise EmailTaken()
-        user = {
-            "_id": new_id(),
-            "name": name,
-            "email": email,
-            "passwordHash": (await self._hash(password)).decode(),
-            "tokensRevokedAt": None,
-            "createdAt": utcnow(),
-            "disabledAt": None,
-        }
+        user = User(
+            id=new_id(),
+            name=name,
+            email=email,
+            password_hash=(await self._hash(password)).decode(),
+            created_at=utcnow(),
+        )
         await self.store.insert_user(user)  # raises EmailTaken on a race
         return user
 
-    async def login(self, email: str, password: str, client: str) -> tuple[dict, str]:
+    async def login(self, email: str, password: str, client: str) -> tuple[User, str]:
         key = (email, client)
         await self.limiter.check(key)
         user = await self.store.get_user_by_email(email)
-        hashed = user["passwordHash"].encode() if user else await self._decoy()
+        hashed = user.password_hash.encode() if user else await self._decoy()
         if not await self._verify(password, hashed) or user is None:
             await self.limiter.failed(key)
             raise Unauthorized(INVALID_CREDENTIALS)
         await self.limiter.succeeded(key)
-        if user.get("disabledAt") is not None:  # said only to whoever knows the password
+        if user.disabled_at is not None:  # said only to whoever knows the password
             raise Forbidden(ACCOUNT_DISABLED)
         if self._needs_rehash(hashed):
-            await self.store.update_user(user["_id"], {"passwordHash": (await self._hash(password)).decode()})
-        return user, self.issue_token(user["_id"])
+            await self.store.update_user(user.id, {"password_hash": (await self._hash(password)).decode()})
+        return user, self.issue_token(user.id)
 
-    async def logout(self, user: dict) -> None:
-        await self.store.set_tokens_revoked_at(user["_id"], round(time.time(), 6))
-        await self.events.publish(UserLoggedOut(user["_id"]))
+    async def logout(self, user: User) -> None:
+        await self.store.set_tokens_revoked_at(user.id, round(time.time(), 6))
+        await self.events.publish(UserLoggedOut(user.id))
 
-    async def set_password(self, email: str, password: str) -> dict:
+    async def set_password(self, email: str, password: str) -> User:
         """The operator's password reset. Existing tokens stay valid (`disable` ends them)."""
         user = await self.lookup(email)
-        await self.store.update_user(user["_id"], {"passwordHash": (await self._hash(password)).decode()})
+        await self.store.update_user(user.id, {"password_hash": (await self._hash(password)).decode()})
         return user
 
-    async def disable(self, email: str) -> dict:
+    async def disable(self, email: str) -> User:
         """Refuse the account's logins and revoke its tokens. A server in another process
         learns it through `announce_disabled` and closes the user's sockets."""
         user = await self.lookup(email)
         now = round(time.time(), 6)
-        await self.store.update_user(user["_id"], {"disabledAt": now, "tokensRevokedAt": now})
-        await self.events.publish(UserLoggedOut(user["_id"]))
+        await self.store.update_user(user.id, {"disabled_at": now, "tokens_revoked_at": now})
+        await self.events.publish(UserLoggedOut(user.id))
         return user
 
     async def announce_disabled(self, after: float) -> float:
@@ -222,11 +221,11 @@ class UserService:
             after = max(after, disabled_at)
         return after
 
-    async def lookup(self, email: str) -> dict:
+    async def lookup(self, email: str) -> User:
         user = await self.store.get_user_by_email(email)
         if user is None:
             raise NotFound("user not found")
         return user
 
-    async def get(self, user_id: str) -> dict | None:
+    async def get(self, user_id: str) -> User | None:
         return await self.store.get_user(user_id) if is_id(user_id) else None

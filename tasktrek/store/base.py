@@ -1,16 +1,10 @@
 """The storage port: the one small interface every adapter implements.
 
-Adapters store and fetch; they hold no business rule. Every record is a plain dict keyed by
-the REST field names, with `datetime` values (UTC, millisecond precision) for timestamps and
-24-character hex strings for ids:
-
-- user:         {"_id", "name", "email", "passwordHash", "tokensRevokedAt", "createdAt",
-                 "disabledAt"}
-                (`email` already lowercased by the service; `tokensRevokedAt` and
-                `disabledAt` float epoch seconds or None)
-- task:         {"_id", "user", "title", "description", "status", "priority", "dueDate",
-                 "assignedTo", "isDeleted", "deletedAt", "createdAt", "updatedAt", "version"}
-- notification: {"_id", "user", "type", "message", "data": {...}, "read", "createdAt"}
+Adapters store and fetch; they hold no business rule. Users, tasks and notifications go in
+and come out as the records of `tasktrek.records`, with `datetime` values (UTC, millisecond
+precision) for timestamps and 24-character hex strings for ids. Both adapters store them
+under the REST field names (`STORED_NAMES`), the layout of the original Node service.
+Changes to a record (`TaskUpdate.changes`, `update_user`) are keyed by attribute name.
 
 Beside them the store keeps the durable event log (`tasktrek.events.LogEntry`, offsets are
 decimal strings of an increasing integer) and the real-time sessions that may be recovered
@@ -29,6 +23,7 @@ from datetime import datetime
 from typing import Protocol, Sequence
 
 from ..events import LogEntry
+from ..records import Notification, Task, User
 
 
 @dataclass(frozen=True)
@@ -64,7 +59,7 @@ class TaskUpdate:
 
     task_id: str
     expected_version: int
-    changes: dict
+    changes: dict  # attribute name -> value
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +77,10 @@ class ChangeSet:
     `events` (in order), or None when a precondition (the task's version, a notification's
     read flag) did not hold: then nothing was written."""
 
-    new_task: dict | None = None
+    new_task: Task | None = None
     task_update: TaskUpdate | None = None
     read_update: ReadUpdate | None = None
-    notifications: tuple[dict, ...] = ()
+    notifications: tuple[Notification, ...] = ()
     events: tuple[LogEntry, ...] = ()
 
 
@@ -119,27 +114,27 @@ class Store(Protocol):
         """Return when the database answers; raise StoreUnavailable otherwise."""
 
     # users
-    async def insert_user(self, user: dict) -> None: ...
-    async def get_user(self, user_id: str) -> dict | None: ...
-    async def get_user_by_email(self, email: str) -> dict | None: ...
+    async def insert_user(self, user: User) -> None: ...
+    async def get_user(self, user_id: str) -> User | None: ...
+    async def get_user_by_email(self, email: str) -> User | None: ...
     async def set_tokens_revoked_at(self, user_id: str, revoked_at: float) -> None: ...
 
     async def update_user(self, user_id: str, changes: dict) -> None:
-        """Set the given user fields (e.g. passwordHash, disabledAt)."""
+        """Set the given user attributes (e.g. password_hash, disabled_at)."""
 
     async def users_disabled_after(self, after: float) -> list[tuple[str, float]]:
         """(id, disabledAt) of the users disabled after `after` (epoch seconds), oldest first."""
 
     # tasks
-    async def insert_task(self, task: dict) -> None: ...
-    async def get_task(self, task_id: str) -> dict | None: ...
+    async def insert_task(self, task: Task) -> None: ...
+    async def get_task(self, task_id: str) -> Task | None: ...
 
-    async def update_task(self, task_id: str, expected_version: int, changes: dict) -> dict | None:
+    async def update_task(self, task_id: str, expected_version: int, changes: dict) -> Task | None:
         """Apply `changes` only if the stored version is `expected_version` (compare-and-set).
         Returns the task after the change, or None when the version (or task) did not match.
         The caller includes `version` and `updatedAt` in `changes`."""
 
-    async def find_tasks(self, query: TaskQuery) -> tuple[list[dict], int]:
+    async def find_tasks(self, query: TaskQuery) -> tuple[list[Task], int]:
         """One page of matching tasks and the total count of matches."""
 
     async def task_partners(self, user_id: str) -> set[str]:
@@ -147,11 +142,11 @@ class Store(Protocol):
         assignee (the other party of each such task), excluding `user_id` itself."""
 
     # notifications
-    async def insert_notification(self, notification: dict) -> None: ...
+    async def insert_notification(self, notification: Notification) -> None: ...
 
     async def find_notifications(
         self, user_id: str, *, unread_only: bool, skip: int, limit: int
-    ) -> tuple[list[dict], int]:
+    ) -> tuple[list[Notification], int]:
         """A page of the user's notifications, newest first (createdAt desc, _id desc), and
         the total count matching the filter."""
 
@@ -160,7 +155,7 @@ class Store(Protocol):
     async def mark_all_read(self, user_id: str) -> int:
         """Mark every unread notification of the user read; return how many changed."""
 
-    async def get_notification(self, user_id: str, notification_id: str) -> dict | None: ...
+    async def get_notification(self, user_id: str, notification_id: str) -> Notification | None: ...
 
     # changes, atomically
     async def apply(self, change: ChangeSet) -> tuple[str, ...] | None: ...
@@ -202,8 +197,44 @@ TASK_INDEX_FIELDS = ("titleLower", "statusRank", "priorityRank")
 _SORT_FIELD_STORED_AS = {"status": "statusRank", "priority": "priorityRank"}
 
 
+# Where each record attribute is stored (both adapters use the REST names as column or
+# document field names).
+STORED_NAMES: dict[type, dict[str, str]] = {
+    User: {
+        "id": "_id", "name": "name", "email": "email", "password_hash": "passwordHash",
+        "tokens_revoked_at": "tokensRevokedAt", "created_at": "createdAt", "disabled_at": "disabledAt",
+    },
+    Task: {
+        "id": "_id", "owner": "user", "title": "title", "description": "description", "status": "status",
+        "priority": "priority", "due_date": "dueDate", "assigned_to": "assignedTo", "is_deleted": "isDeleted",
+        "deleted_at": "deletedAt", "created_at": "createdAt", "updated_at": "updatedAt", "version": "version",
+    },
+    Notification: {
+        "id": "_id", "user": "user", "type": "type", "message": "message", "data": "data", "read": "read",
+        "created_at": "createdAt",
+    },
+}
+
+
+def stored(kind: type, values: dict) -> dict:
+    """Attribute-keyed values (a whole record's or changes to one) keyed by stored name."""
+    names = STORED_NAMES[kind]
+    return {names[attribute]: value for attribute, value in values.items()}
+
+
+def stored_record(record: User | Task | Notification) -> dict:
+    return stored(type(record), {attribute: getattr(record, attribute) for attribute in STORED_NAMES[type(record)]})
+
+
+def from_stored(kind: type, fields: dict):
+    """The record of `kind` for stored fields; an absent optional field takes its default
+    (documents adopted from the Node service may lack newer fields)."""
+    return kind(**{attribute: fields[name] for attribute, name in STORED_NAMES[kind].items() if name in fields})
+
+
 def task_index_fields(fields: dict) -> dict:
-    """The derived fields for a task, or for `changes` to one (only those it affects)."""
+    """The derived fields for a task's stored fields, or for stored changes to one (only
+    those it affects)."""
     derived = {}
     if "title" in fields:
         derived["titleLower"] = fields["title"].lower()

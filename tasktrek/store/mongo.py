@@ -29,8 +29,10 @@ from pymongo.errors import ConfigurationError, ConnectionFailure, DuplicateKeyEr
 from ..domain import is_id, iso, to_ms
 from ..errors import ConfigError, EmailTaken, StoreUnavailable
 from ..events import LogEntry, offset_number
+from ..records import Notification, Task, User
 from .base import (
-    TASK_INDEX_FIELDS, ChangeSet, SessionRecord, TaskQuery, Unmet, task_index_fields, task_sort_keys,
+    TASK_INDEX_FIELDS, ChangeSet, SessionRecord, TaskQuery, Unmet, from_stored, stored, stored_record,
+    task_index_fields, task_sort_keys,
 )
 from .mongo_schema import LOG_COLLECTIONS, prepare_database
 
@@ -39,9 +41,8 @@ SERVER_SELECTION_TIMEOUT_MS = 5000
 _ID_FIELDS = ("_id", "user", "assignedTo")
 _NEWEST_FIRST = [("createdAt", DESCENDING), ("_id", DESCENDING)]
 # Kept in documents adopted from the Node service (nothing is lost), never read: Mongoose's
-# version key everywhere, and its timestamp on notifications (not part of the contract's).
+# version key everywhere (and its `updatedAt` on notifications, which no record has).
 _MONGOOSE_ONLY = frozenset({"__v"})
-_MONGOOSE_ONLY_NOTIFICATION = _MONGOOSE_ONLY | {"updatedAt"}
 
 
 @contextmanager
@@ -84,10 +85,15 @@ def _to_mongo(record: dict) -> dict:
     return doc
 
 
-def _from_mongo(doc: dict, unread: frozenset = _MONGOOSE_ONLY) -> dict:
+def _task_doc(fields: dict) -> dict:
+    """The document for a task's stored fields (or a `$set` of changes to one)."""
+    return _to_mongo({**fields, **task_index_fields(fields)})
+
+
+def _from_mongo(kind: type, doc: dict):
     record = {}
     for name, value in doc.items():
-        if name in TASK_INDEX_FIELDS or name in unread:
+        if name in TASK_INDEX_FIELDS or name in _MONGOOSE_ONLY:
             continue
         if isinstance(value, ObjectId):
             value = str(value)
@@ -96,7 +102,7 @@ def _from_mongo(doc: dict, unread: frozenset = _MONGOOSE_ONLY) -> dict:
         elif isinstance(value, dict):
             value = _plain(value)
         record[name] = value
-    return record
+    return from_stored(kind, record)
 
 
 def _plain(value):
@@ -205,23 +211,23 @@ class MongoStore:
     # users
 
     @_translating_errors
-    async def insert_user(self, user: dict) -> None:
+    async def insert_user(self, user: User) -> None:
         try:
-            await self._users.insert_one(_to_mongo(user))
+            await self._users.insert_one(_to_mongo(stored_record(user)))
         except DuplicateKeyError as exc:
             if "email" in (exc.details or {}).get("keyPattern", {}):
                 raise EmailTaken() from exc
             raise
 
     @_translating_errors
-    async def get_user(self, user_id: str) -> dict | None:
+    async def get_user(self, user_id: str) -> User | None:
         doc = await self._users.find_one({"_id": _oid(user_id)})
-        return None if doc is None else _from_mongo(doc)
+        return None if doc is None else _from_mongo(User, doc)
 
     @_translating_errors
-    async def get_user_by_email(self, email: str) -> dict | None:
+    async def get_user_by_email(self, email: str) -> User | None:
         doc = await self._users.find_one({"email": email})
-        return None if doc is None else _from_mongo(doc)
+        return None if doc is None else _from_mongo(User, doc)
 
     @_translating_errors
     async def set_tokens_revoked_at(self, user_id: str, revoked_at: float) -> None:
@@ -229,7 +235,7 @@ class MongoStore:
 
     @_translating_errors
     async def update_user(self, user_id: str, changes: dict) -> None:
-        await self._users.update_one({"_id": _oid(user_id)}, {"$set": _to_mongo(changes)})
+        await self._users.update_one({"_id": _oid(user_id)}, {"$set": _to_mongo(stored(User, changes))})
 
     @_translating_errors
     async def users_disabled_after(self, after: float) -> list[tuple[str, float]]:
@@ -239,29 +245,29 @@ class MongoStore:
     # tasks
 
     @_translating_errors
-    async def insert_task(self, task: dict) -> None:
-        await self._tasks.insert_one(_to_mongo({**task, **task_index_fields(task)}))
+    async def insert_task(self, task: Task) -> None:
+        await self._tasks.insert_one(_task_doc(stored_record(task)))
 
     @_translating_errors
-    async def get_task(self, task_id: str) -> dict | None:
+    async def get_task(self, task_id: str) -> Task | None:
         doc = await self._tasks.find_one({"_id": _oid(task_id)})
-        return None if doc is None else _from_mongo(doc)
+        return None if doc is None else _from_mongo(Task, doc)
 
     @_translating_errors
-    async def update_task(self, task_id: str, expected_version: int, changes: dict) -> dict | None:
+    async def update_task(self, task_id: str, expected_version: int, changes: dict) -> Task | None:
         doc = await self._tasks.find_one_and_update(
             {"_id": _oid(task_id), "version": expected_version},
-            {"$set": _to_mongo({**changes, **task_index_fields(changes)})},
+            {"$set": _task_doc(stored(Task, changes))},
             return_document=ReturnDocument.AFTER,
         )
-        return None if doc is None else _from_mongo(doc)
+        return None if doc is None else _from_mongo(Task, doc)
 
     @_translating_errors
-    async def find_tasks(self, query: TaskQuery) -> tuple[list[dict], int]:
+    async def find_tasks(self, query: TaskQuery) -> tuple[list[Task], int]:
         match = _task_filter(query)
         sort = [(field, DESCENDING if descending else ASCENDING) for field, descending in task_sort_keys(query)]
         cursor = self._tasks.find(match).sort(sort).skip(query.skip).limit(query.limit)
-        page = [_from_mongo(doc) async for doc in cursor]
+        page = [_from_mongo(Task, doc) async for doc in cursor]
         return page, await self._tasks.count_documents(match)
 
     @_translating_errors
@@ -274,16 +280,16 @@ class MongoStore:
     # notifications
 
     @_translating_errors
-    async def insert_notification(self, notification: dict) -> None:
-        await self._notifications.insert_one(_to_mongo(notification))
+    async def insert_notification(self, notification: Notification) -> None:
+        await self._notifications.insert_one(_to_mongo(stored_record(notification)))
 
     @_translating_errors
     async def find_notifications(
         self, user_id: str, *, unread_only: bool, skip: int, limit: int
-    ) -> tuple[list[dict], int]:
+    ) -> tuple[list[Notification], int]:
         match = {"user": _oid(user_id), **({"read": False} if unread_only else {})}
         cursor = self._notifications.find(match).sort(_NEWEST_FIRST).skip(skip).limit(limit)
-        page = [_from_mongo(doc, _MONGOOSE_ONLY_NOTIFICATION) async for doc in cursor]
+        page = [_from_mongo(Notification, doc) async for doc in cursor]
         return page, await self._notifications.count_documents(match)
 
     @_translating_errors
@@ -296,9 +302,9 @@ class MongoStore:
         return result.modified_count
 
     @_translating_errors
-    async def get_notification(self, user_id: str, notification_id: str) -> dict | None:
+    async def get_notification(self, user_id: str, notification_id: str) -> Notification | None:
         doc = await self._notifications.find_one({"_id": _oid(notification_id), "user": _oid(user_id)})
-        return None if doc is None else _from_mongo(doc, _MONGOOSE_ONLY_NOTIFICATION)
+        return None if doc is None else _from_mongo(Notification, doc)
 
     # changes, atomically: each step is a method of its own (fault-injection tests break one)
 
@@ -338,7 +344,7 @@ class MongoStore:
     async def _undo(self, change: ChangeSet, logged: list[int]) -> None:
         """Delete what a change set that did not commit wrote before its commit point."""
         if change.notifications:
-            await self._notifications.delete_many({"_id": {"$in": [_oid(n["_id"]) for n in change.notifications]}})
+            await self._notifications.delete_many({"_id": {"$in": [_oid(n.id) for n in change.notifications]}})
         if logged:
             await self._events.delete_many({"_id": {"$in": logged}})
 
@@ -359,17 +365,17 @@ class MongoStore:
 
     async def _write_notifications(self, change: ChangeSet, session) -> None:
         if change.notifications:
-            await self._notifications.insert_many([_to_mongo(n) for n in change.notifications], **_in(session))
+            await self._notifications.insert_many([_to_mongo(stored_record(n)) for n in change.notifications], **_in(session))
 
     async def _write_change(self, change: ChangeSet, session) -> bool:
         """The change itself, with its precondition; False when that does not hold."""
         if change.new_task is not None:
-            await self._tasks.insert_one(_to_mongo({**change.new_task, **task_index_fields(change.new_task)}), **_in(session))
+            await self._tasks.insert_one(_task_doc(stored_record(change.new_task)), **_in(session))
         if change.task_update is not None:
             update = change.task_update
             result = await self._tasks.update_one(
                 {"_id": _oid(update.task_id), "version": update.expected_version},
-                {"$set": _to_mongo({**update.changes, **task_index_fields(update.changes)})}, **_in(session),
+                {"$set": _task_doc(stored(Task, update.changes))}, **_in(session),
             )
             if result.matched_count != 1:
                 return False

@@ -20,9 +20,10 @@ import aiosqlite
 from ..domain import iso
 from ..errors import EmailTaken, IncompatibleDatabase, StoreUnavailable
 from ..events import LogEntry, offset_number
+from ..records import Notification, Task, User
 from .base import (
     TASK_INDEX_FIELDS, ChangeSet, ReadUpdate, SessionRecord, TaskQuery, TaskUpdate, Unmet,
-    task_index_fields, task_sort_keys,
+    from_stored, stored, stored_record, task_index_fields, task_sort_keys,
 )
 
 BUSY_TIMEOUT_MS = 5000
@@ -134,7 +135,7 @@ def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
 
 
 def _to_sql(record: dict) -> dict:
-    """Column values for a record (or for changes to one)."""
+    """Column values for a record's stored fields (or for changes to one)."""
     values = {}
     for name, value in record.items():
         if isinstance(value, datetime):
@@ -147,7 +148,7 @@ def _to_sql(record: dict) -> dict:
     return values
 
 
-def _from_row(row: sqlite3.Row) -> dict:
+def _from_row(kind: type, row: sqlite3.Row):
     record = {}
     for name in row.keys():
         value = row[name]
@@ -160,7 +161,7 @@ def _from_row(row: sqlite3.Row) -> dict:
         elif name == "data":
             value = json.loads(value)
         record[name] = value
-    return record
+    return from_stored(kind, record)
 
 
 def _marks(values) -> str:
@@ -381,27 +382,27 @@ class SqliteStore:
 
     # users
 
-    async def insert_user(self, user: dict) -> None:
+    async def insert_user(self, user: User) -> None:
         try:
-            await self._execute(_insert_sql("users", USER_COLUMNS), _to_sql({"disabledAt": None, **user}))
+            await self._execute(_insert_sql("users", USER_COLUMNS), _to_sql(stored_record(user)))
         except sqlite3.IntegrityError as exc:
             if "users.email" in str(exc):
                 raise EmailTaken() from exc
             raise
 
-    async def get_user(self, user_id: str) -> dict | None:
+    async def get_user(self, user_id: str) -> User | None:
         row = await self._fetchone("SELECT * FROM users WHERE _id = ?", (user_id,))
-        return None if row is None else _from_row(row)
+        return None if row is None else _from_row(User, row)
 
-    async def get_user_by_email(self, email: str) -> dict | None:
+    async def get_user_by_email(self, email: str) -> User | None:
         row = await self._fetchone("SELECT * FROM users WHERE email = ?", (email,))
-        return None if row is None else _from_row(row)
+        return None if row is None else _from_row(User, row)
 
     async def set_tokens_revoked_at(self, user_id: str, revoked_at: float) -> None:
         await self._execute("UPDATE users SET tokensRevokedAt = ? WHERE _id = ?", (revoked_at, user_id))
 
     async def update_user(self, user_id: str, changes: dict) -> None:
-        values = _to_sql(changes)
+        values = _to_sql(stored(User, changes))
         unknown = set(values) - set(USER_COLUMNS[1:])
         if unknown:  # column names are spliced into the SQL: only known ones
             raise ValueError(f"not user fields: {sorted(unknown)}")
@@ -416,15 +417,17 @@ class SqliteStore:
 
     # tasks
 
-    async def insert_task(self, task: dict) -> None:
-        await self._execute(_insert_sql("tasks", TASK_COLUMNS), _to_sql({**task, **task_index_fields(task)}))
+    async def insert_task(self, task: Task) -> None:
+        fields = stored_record(task)
+        await self._execute(_insert_sql("tasks", TASK_COLUMNS), _to_sql({**fields, **task_index_fields(fields)}))
 
-    async def get_task(self, task_id: str) -> dict | None:
+    async def get_task(self, task_id: str) -> Task | None:
         row = await self._fetchone("SELECT * FROM tasks WHERE _id = ?", (task_id,))
-        return None if row is None else _from_row(row)
+        return None if row is None else _from_row(Task, row)
 
-    async def update_task(self, task_id: str, expected_version: int, changes: dict) -> dict | None:
-        values = _to_sql({**changes, **task_index_fields(changes)})
+    async def update_task(self, task_id: str, expected_version: int, changes: dict) -> Task | None:
+        fields = stored(Task, changes)
+        values = _to_sql({**fields, **task_index_fields(fields)})
         unknown = set(values) - set(TASK_COLUMNS[1:])
         if unknown:  # column names are spliced into the SQL: only known ones
             raise ValueError(f"not task fields: {sorted(unknown)}")
@@ -433,12 +436,12 @@ class SqliteStore:
             f"UPDATE tasks SET {assignments} WHERE _id = :task_id AND version = :expected_version RETURNING *",
             {**values, "task_id": task_id, "expected_version": expected_version},
         )
-        return None if row is None else _from_row(row)
+        return None if row is None else _from_row(Task, row)
 
-    async def find_tasks(self, query: TaskQuery) -> tuple[list[dict], int]:
+    async def find_tasks(self, query: TaskQuery) -> tuple[list[Task], int]:
         rows = await self._fetchall(*_task_page_sql(query))
         (total,) = await self._fetchone(*_task_count_sql(query))
-        return [_from_row(row) for row in rows], total
+        return [_from_row(Task, row) for row in rows], total
 
     async def task_partners(self, user_id: str) -> set[str]:
         rows = await self._fetchall(
@@ -450,19 +453,19 @@ class SqliteStore:
 
     # notifications
 
-    async def insert_notification(self, notification: dict) -> None:
-        await self._execute(_insert_sql("notifications", NOTIFICATION_COLUMNS), _to_sql(notification))
+    async def insert_notification(self, notification: Notification) -> None:
+        await self._execute(_insert_sql("notifications", NOTIFICATION_COLUMNS), _to_sql(stored_record(notification)))
 
     async def find_notifications(
         self, user_id: str, *, unread_only: bool, skip: int, limit: int
-    ) -> tuple[list[dict], int]:
+    ) -> tuple[list[Notification], int]:
         where = "user = ? AND read = 0" if unread_only else "user = ?"
         rows = await self._fetchall(
             f"SELECT * FROM notifications WHERE {where} ORDER BY createdAt DESC, _id DESC LIMIT ? OFFSET ?",
             (user_id, limit, skip),
         )
         (total,) = await self._fetchone(f"SELECT count(*) FROM notifications WHERE {where}", (user_id,))
-        return [_from_row(row) for row in rows], total
+        return [_from_row(Notification, row) for row in rows], total
 
     async def count_unread(self, user_id: str) -> int:
         (count,) = await self._fetchone("SELECT count(*) FROM notifications WHERE user = ? AND read = 0", (user_id,))
@@ -471,9 +474,9 @@ class SqliteStore:
     async def mark_all_read(self, user_id: str) -> int:
         return await self._execute("UPDATE notifications SET read = 1 WHERE user = ? AND read = 0", (user_id,))
 
-    async def get_notification(self, user_id: str, notification_id: str) -> dict | None:
+    async def get_notification(self, user_id: str, notification_id: str) -> Notification | None:
         row = await self._fetchone("SELECT * FROM notifications WHERE _id = ? AND user = ?", (notification_id, user_id))
-        return None if row is None else _from_row(row)
+        return None if row is None else _from_row(Notification, row)
 
     # changes, atomically: each step is a method of its own (fault-injection tests break one)
 

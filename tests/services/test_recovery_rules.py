@@ -32,7 +32,7 @@ async def core(tmp_path):
 
 
 async def dropped_session(services, user, rooms=()):
-    session = replace(await services.recovery.open(user["_id"], "sid-1"), rooms=tuple(rooms))
+    session = replace(await services.recovery.open(user.id, "sid-1"), rooms=tuple(rooms))
     await services.recovery.dropped(session)
     return session
 
@@ -40,28 +40,28 @@ async def dropped_session(services, user, rooms=()):
 async def test_only_the_users_own_recent_dropped_session_is_recovered(core):
     services, clock, owner, assignee = core
     recovery = services.recovery
-    live = await recovery.open(assignee["_id"], "sid-0")
-    assert await recovery.recover(assignee["_id"], live.pid, None) is None  # never dropped
+    live = await recovery.open(assignee.id, "sid-0")
+    assert await recovery.recover(assignee.id, live.pid, None) is None  # never dropped
     session = await dropped_session(services, assignee)
-    assert await recovery.recover(owner["_id"], session.pid, None) is None  # another user's
-    assert await recovery.recover(assignee["_id"], "unknown", None) is None
-    assert await recovery.recover(assignee["_id"], 42, None) is None
+    assert await recovery.recover(owner.id, session.pid, None) is None  # another user's
+    assert await recovery.recover(assignee.id, "unknown", None) is None
+    assert await recovery.recover(assignee.id, 42, None) is None
     clock.now += recovery.window - 1
-    replay = await recovery.recover(assignee["_id"], session.pid, None)
+    replay = await recovery.recover(assignee.id, session.pid, None)
     assert replay is not None and replay.session.sid == "sid-1" and replay.missed == ()
     clock.now += 1
-    assert await recovery.recover(assignee["_id"], session.pid, None) is None  # the window passed
+    assert await recovery.recover(assignee.id, session.pid, None) is None  # the window passed
 
 
 async def test_missed_events_follow_the_rooms_and_their_removals(core):
     services, clock, owner, assignee = core
-    task = await services.tasks.create(owner, {"title": "Ship", "assignedTo": assignee["_id"]})
-    session = await dropped_session(services, assignee, rooms=[task["_id"]])
-    await services.tasks.set_status(owner, task["_id"], "done")  # reaches the assignee, notifies them
-    await services.tasks.assign(owner, task["_id"], None)  # reaches them once more, then removes them
-    await services.tasks.set_status(owner, task["_id"], "todo")  # no longer theirs
+    task = await services.tasks.create(owner, {"title": "Ship", "assigned_to": assignee.id})
+    session = await dropped_session(services, assignee, rooms=[task.id])
+    await services.tasks.set_status(owner, task.id, "done")  # reaches the assignee, notifies them
+    await services.tasks.assign(owner, task.id, None)  # reaches them once more, then removes them
+    await services.tasks.set_status(owner, task.id, "todo")  # no longer theirs
 
-    replay = await services.recovery.recover(assignee["_id"], session.pid, None)
+    replay = await services.recovery.recover(assignee.id, session.pid, None)
     assert [(e.event, e.payload.get("status", e.payload.get("type"))) for e in replay.missed] == [
         ("task:updated", "done"), ("notification:new", "task_status_changed"),
         ("task:assigned", "done"), ("notification:new", "task_unassigned"),
@@ -70,10 +70,10 @@ async def test_missed_events_follow_the_rooms_and_their_removals(core):
     latest = await services.recovery.store.latest_offset()
     assert replay.through == int(latest)
     # From the client's last offset on, and never more than the maximum.
-    after_first = await services.recovery.recover(assignee["_id"], session.pid, replay.missed[0].offset)
+    after_first = await services.recovery.recover(assignee.id, session.pid, replay.missed[0].offset)
     assert [e.offset for e in after_first.missed] == [e.offset for e in replay.missed[1:]]
-    await services.tasks.assign(owner, task["_id"], assignee["_id"])
-    assert await services.recovery.recover(assignee["_id"], session.pid, None) is None  # 6 > 4
+    await services.tasks.assign(owner, task.id, assignee.id)
+    assert await services.recovery.recover(assignee.id, session.pid, None) is None  # 6 > 4
 
 
 async def test_pruning_is_bounded_by_the_window(core):

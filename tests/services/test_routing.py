@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime, timezone
+
+from tasktrek.domain import new_id
+from tasktrek.records import Task
 from tasktrek.services.access import is_visible, route, viewers
 
+T0 = datetime(2026, 5, 1, tzinfo=timezone.utc)
 
-def task(owner="o", assignee=None, deleted=False) -> dict:
-    return {"user": owner, "assignedTo": assignee, "isDeleted": deleted}
+
+def task(owner="o", assignee=None, deleted=False) -> Task:
+    return Task(
+        id=new_id(), owner=owner, title="t", description="", status="todo", priority="medium", due_date=None,
+        assigned_to=assignee, is_deleted=deleted, deleted_at=None, created_at=T0, updated_at=T0, version=1,
+    )
 
 
 def test_viewers_are_the_owner_and_the_assignee_while_not_deleted():
@@ -26,7 +36,7 @@ def test_creating_reaches_the_new_viewers_and_no_task_room():
 
 def test_an_update_reaches_both_parties_and_the_room_and_notifies_the_other():
     before = task(assignee="a")
-    r = route(before, dict(before))
+    r = route(before, replace(before))
     assert (r.users, r.task_room, r.lost, r.gained) == (("o", "a"), True, (), ())
     assert r.notified("a") == ("o",) and r.notified("o") == ("a",)
 

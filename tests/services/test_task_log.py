@@ -30,9 +30,9 @@ async def test_every_change_is_published_as_logged(core):
     owner, _ = await services.users.register("Owner", "owner@example.com", "correct horse")
     assignee, _ = await services.users.register("Assignee", "assignee@example.com", "correct horse")
 
-    task = await services.tasks.create(owner, {"title": "Ship", "assignedTo": assignee["_id"]})
-    await services.tasks.set_status(assignee, task["_id"], "done")
-    await services.tasks.assign(owner, task["_id"], None)
+    task = await services.tasks.create(owner, {"title": "Ship", "assigned_to": assignee.id})
+    await services.tasks.set_status(assignee, task.id, "done")
+    await services.tasks.assign(owner, task.id, None)
 
     logged = await store.events_after("0", 100)
     assert [(e.event, e.offset) for e in published] == [(e.event, e.offset) for e in logged]
@@ -42,13 +42,13 @@ async def test_every_change_is_published_as_logged(core):
         "task:assigned", "notification:new",  # the assignee is unassigned
     ]
     created, _, updated, _, unassigned, _ = logged
-    o, a = owner["_id"], assignee["_id"]
+    o, a = owner.id, assignee.id
     assert (created.users, created.tasks, created.gained) == ((o, a), (), (o, a))
-    assert (updated.users, updated.tasks, updated.payload["status"]) == ((o, a), (task["_id"],), "done")
+    assert (updated.users, updated.tasks, updated.payload["status"]) == ((o, a), (task.id,), "done")
     assert (unassigned.users, unassigned.leaving, unassigned.payload["previousAssignee"]) == ((o, a), (a,), a)
 
-    stored = {n["_id"]: n for n in (await store.find_notifications(o, unread_only=False, skip=0, limit=10))[0]}
-    stored |= {n["_id"]: n for n in (await store.find_notifications(a, unread_only=False, skip=0, limit=10))[0]}
+    stored = {n.id: n for n in (await store.find_notifications(o, unread_only=False, skip=0, limit=10))[0]}
+    stored |= {n.id: n for n in (await store.find_notifications(a, unread_only=False, skip=0, limit=10))[0]}
     announced = [e.payload for e in logged if e.event == "notification:new"]
     assert sorted(n["_id"] for n in announced) == sorted(stored)
     assert [(n["user"], n["type"]) for n in announced] == [(a, "task_assigned"), (o, "task_status_changed"), (a, "task_unassigned")]
@@ -58,7 +58,7 @@ async def test_a_change_that_changes_nothing_logs_nothing(core):
     services, store, published = core
     owner, _ = await services.users.register("Owner", "owner@example.com", "correct horse")
     task = await services.tasks.create(owner, {"title": "Ship"})
-    await services.tasks.update(owner, task["_id"], {"title": "Ship"})
-    await services.tasks.assign(owner, task["_id"], None)
+    await services.tasks.update(owner, task.id, {"title": "Ship"})
+    await services.tasks.assign(owner, task.id, None)
     assert [e.event for e in await store.events_after("0", 100)] == ["task:created"]
     assert len(published) == 1

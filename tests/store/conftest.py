@@ -18,6 +18,7 @@ from mongomock_motor import AsyncMongoMockClient
 from pymongo import AsyncMongoClient
 
 from tasktrek.domain import new_id
+from tasktrek.records import Notification, Task, User
 from tasktrek.store import MongoStore, SqliteStore
 
 REAL_MONGODB_URI = os.environ.get("TASKTREK_TEST_MONGODB_URI")
@@ -72,18 +73,16 @@ _serial = itertools.count(1)
 def new_user(store):
     """Insert a user (defaults overridable) and return the record."""
 
-    async def insert(**fields) -> dict:
+    async def insert(**fields) -> User:
         n = next(_serial)
-        user = {
-            "_id": new_id(),
+        user = User(**{
+            "id": new_id(),
             "name": f"User {n}",
             "email": f"user{n}@example.com",
-            "passwordHash": "$2b$04$" + "x" * 53,
-            "tokensRevokedAt": None,
-            "createdAt": T0,
-            "disabledAt": None,
+            "password_hash": "$2b$04$" + "x" * 53,
+            "created_at": T0,
             **fields,
-        }
+        })
         await store.insert_user(user)
         return user
 
@@ -94,24 +93,24 @@ def new_user(store):
 def new_task(store):
     """Insert a task owned by `owner` (defaults overridable) and return the record."""
 
-    async def insert(owner: dict, **fields) -> dict:
+    async def insert(owner: User, **fields) -> Task:
         n = next(_serial)
-        task = {
-            "_id": new_id(),
-            "user": owner["_id"],
+        task = Task(**{
+            "id": new_id(),
+            "owner": owner.id,
             "title": f"Task {n}",
             "description": "",
             "status": "todo",
             "priority": "medium",
-            "dueDate": None,
-            "assignedTo": None,
-            "isDeleted": False,
-            "deletedAt": None,
-            "createdAt": T0,
-            "updatedAt": T0 + timedelta(seconds=n),
+            "due_date": None,
+            "assigned_to": None,
+            "is_deleted": False,
+            "deleted_at": None,
+            "created_at": T0,
+            "updated_at": T0 + timedelta(seconds=n),
             "version": 1,
             **fields,
-        }
+        })
         await store.insert_task(task)
         return task
 
@@ -122,18 +121,18 @@ def new_task(store):
 def new_notification(store):
     """Insert a notification for `recipient` (defaults overridable) and return the record."""
 
-    async def insert(recipient: dict, **fields) -> dict:
+    async def insert(recipient: User, **fields) -> Notification:
         n = next(_serial)
-        notification = {
-            "_id": new_id(),
-            "user": recipient["_id"],
+        notification = Notification(**{
+            "id": new_id(),
+            "user": recipient.id,
             "type": "task_assigned",
             "message": f"Notification {n}",
             "data": {"taskId": new_id(), "title": f"Task {n}", "actor": {"_id": new_id(), "name": "Ann"}},
             "read": False,
-            "createdAt": T0 + timedelta(seconds=n),
+            "created_at": T0 + timedelta(seconds=n),
             **fields,
-        }
+        })
         await store.insert_notification(notification)
         return notification
 

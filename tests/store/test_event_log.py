@@ -10,6 +10,7 @@ import pytest
 
 from tasktrek.domain import new_id
 from tasktrek.events import LogEntry
+from tasktrek.records import Notification, Task, User
 from tasktrek.store import ChangeSet, SessionRecord, TaskUpdate
 
 from tests.store.conftest import T0
@@ -19,28 +20,28 @@ def entry(n: int, **fields) -> LogEntry:
     return LogEntry("task:updated", {"n": n, "title": "ü ☃"}, users=("u1",), **fields)
 
 
-def notification_for(user: dict, task: dict) -> dict:
-    return {
-        "_id": new_id(), "user": user["_id"], "type": "task_updated", "message": "m",
-        "data": {"taskId": task["_id"]}, "read": False, "createdAt": T0,
-    }
+def notification_for(user: User, task: Task) -> Notification:
+    return Notification(
+        id=new_id(), user=user.id, type="task_updated", message="m",
+        data={"taskId": task.id}, read=False, created_at=T0,
+    )
 
 
 async def test_a_change_set_writes_the_change_its_notifications_and_its_entries(store, new_user, new_task):
     owner, assignee = await new_user(), await new_user()
-    task = await new_task(owner, assignedTo=assignee["_id"])
+    task = await new_task(owner, assigned_to=assignee.id)
     note = notification_for(assignee, task)
-    entries = (entry(1, tasks=(task["_id"],), leaving=("u2",), gained=("u3",)), entry(2))
+    entries = (entry(1, tasks=(task.id,), leaving=("u2",), gained=("u3",)), entry(2))
 
     offsets = await store.apply(ChangeSet(
-        task_update=TaskUpdate(task["_id"], 1, {"title": "Renamed", "version": 2, "updatedAt": T0}),
+        task_update=TaskUpdate(task.id, 1, {"title": "Renamed", "version": 2, "updated_at": T0}),
         notifications=(note,),
         events=entries,
     ))
 
     assert len(offsets) == 2 and int(offsets[0]) < int(offsets[1])
-    assert (await store.get_task(task["_id"]))["title"] == "Renamed"
-    assert await store.get_notification(assignee["_id"], note["_id"]) == note
+    assert (await store.get_task(task.id)).title == "Renamed"
+    assert await store.get_notification(assignee.id, note.id) == note
     logged = await store.events_after("0", 10)
     assert [replace(e, at=0.0) for e in logged] == [replace(e, offset=o) for e, o in zip(entries, offsets)]
     assert all(abs(e.at - time.time()) < 60 for e in logged)
@@ -51,14 +52,14 @@ async def test_a_failed_precondition_writes_nothing(store, new_user, new_task):
     owner = await new_user()
     task = await new_task(owner)
     stale = ChangeSet(
-        task_update=TaskUpdate(task["_id"], 7, {"title": "Lost", "version": 8, "updatedAt": T0}),
+        task_update=TaskUpdate(task.id, 7, {"title": "Lost", "version": 8, "updated_at": T0}),
         notifications=(notification_for(owner, task),),
         events=(entry(1),),
     )
 
     assert await store.apply(stale) is None
-    assert await store.get_task(task["_id"]) == task
-    assert await store.count_unread(owner["_id"]) == 0
+    assert await store.get_task(task.id) == task
+    assert await store.count_unread(owner.id) == 0
     assert await store.events_after("0", 10) == []
 
 
@@ -67,7 +68,7 @@ async def test_a_fault_between_the_writes_of_a_change_leaves_none_of_them(store,
     """A store that breaks after one of the writes of a change set (for SQLite the first is
     the task write): neither the change, nor its notification, nor its log entry remains."""
     owner, assignee = await new_user(), await new_user()
-    task = await new_task(owner, assignedTo=assignee["_id"])
+    task = await new_task(owner, assigned_to=assignee.id)
     note = notification_for(assignee, task)
     name = store.APPLY_STEPS[step]
     real = getattr(store, name)
@@ -81,15 +82,15 @@ async def test_a_fault_between_the_writes_of_a_change_leaves_none_of_them(store,
 
     setattr(store, name, written_then_broken)
     change = ChangeSet(
-        task_update=TaskUpdate(task["_id"], 1, {"status": "done", "version": 2, "updatedAt": T0}),
+        task_update=TaskUpdate(task.id, 1, {"status": "done", "version": 2, "updated_at": T0}),
         notifications=(note,),
         events=(entry(1),),
     )
     with pytest.raises(Fault):
         await store.apply(change)
 
-    assert await store.get_task(task["_id"]) == task
-    assert await store.get_notification(assignee["_id"], note["_id"]) is None
+    assert await store.get_task(task.id) == task
+    assert await store.get_notification(assignee.id, note.id) is None
     assert await store.events_after("0", 10) == []
     # The store still works afterwards, and the next change is logged.
     setattr(store, name, real)

@@ -25,19 +25,19 @@ async def store():
 
 async def test_documents_keep_object_ids_dates_and_index_fields(store, new_user, new_task, new_notification):
     owner, assignee = await new_user(), await new_user()
-    task = await new_task(owner, title="Été", status="done", priority="low", assignedTo=assignee["_id"])
+    task = await new_task(owner, title="Été", status="done", priority="low", assigned_to=assignee.id)
     notification = await new_notification(assignee)
 
     raw_task = await store.database["tasks"].find_one({})
     raw_notification = await store.database["notifications"].find_one({})
 
-    assert raw_task["_id"] == ObjectId(task["_id"])
-    assert raw_task["user"] == ObjectId(owner["_id"])
-    assert raw_task["assignedTo"] == ObjectId(assignee["_id"])
+    assert raw_task["_id"] == ObjectId(task.id)
+    assert raw_task["user"] == ObjectId(owner.id)
+    assert raw_task["assignedTo"] == ObjectId(assignee.id)
     assert isinstance(raw_task["updatedAt"], datetime)
     assert (raw_task["titleLower"], raw_task["statusRank"], raw_task["priorityRank"]) == ("été", 2, 0)
-    assert raw_notification["user"] == ObjectId(assignee["_id"])
-    assert raw_notification["data"] == notification["data"]
+    assert raw_notification["user"] == ObjectId(assignee.id)
+    assert raw_notification["data"] == notification.data
 
 
 async def test_open_creates_the_indexes(store):

@@ -44,8 +44,8 @@ async def test_reopening_keeps_the_data(store, path, new_user, new_task):
     reopened = SqliteStore(path)
     await reopened.open()
     try:
-        assert await reopened.get_user(user["_id"]) == user
-        assert await reopened.get_task(task["_id"]) == task
+        assert await reopened.get_user(user.id) == user
+        assert await reopened.get_task(task.id) == task
         assert pragma(path, "user_version") == len(sqlite_module.MIGRATIONS)
     finally:
         await reopened.close()
@@ -64,7 +64,7 @@ async def test_reopening_applies_only_the_new_migrations(store, path, new_user, 
     assert pragma(path, "user_version") == len(sqlite_module.MIGRATIONS)
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT 1 FROM sqlite_master WHERE name = 'tasks_created'").fetchone()
-        assert db.execute("SELECT name FROM users").fetchall() == [(user["name"],)]
+        assert db.execute("SELECT name FROM users").fetchall() == [(user.name,)]
 
 
 async def test_a_failing_migration_changes_nothing(store, path, monkeypatch):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -10,13 +11,14 @@ import pytest
 from tasktrek.domain import PRIORITIES, STATUSES, new_id
 from tasktrek.errors import EmailTaken
 from tasktrek.events import LogEntry
+from tasktrek.records import Task
 from tasktrek.store import ChangeSet, ReadUpdate, TaskQuery
 
 DAY = datetime(2026, 5, 1, tzinfo=timezone.utc)
 
 
 def ids(records) -> list[str]:
-    return [record["_id"] for record in records]
+    return [record.id for record in records]
 
 
 async def page_ids(store, **criteria) -> list[str]:
@@ -30,7 +32,7 @@ async def page_ids(store, **criteria) -> list[str]:
 async def test_user_round_trip(store, new_user):
     user = await new_user(name="Zoë", email="zoe@example.com")
 
-    assert await store.get_user(user["_id"]) == user
+    assert await store.get_user(user.id) == user
     assert await store.get_user_by_email("zoe@example.com") == user
 
 
@@ -53,9 +55,9 @@ async def test_duplicate_email_is_email_taken(store, new_user):
 async def test_tokens_revoked_at(store, new_user):
     user = await new_user()
 
-    await store.set_tokens_revoked_at(user["_id"], 1767225600.125)
+    await store.set_tokens_revoked_at(user.id, 1767225600.125)
 
-    assert (await store.get_user(user["_id"]))["tokensRevokedAt"] == 1767225600.125
+    assert (await store.get_user(user.id)).tokens_revoked_at == 1767225600.125
 
 
 # tasks: records
@@ -70,27 +72,27 @@ async def test_task_round_trip_keeps_every_field_and_type(store, new_user, new_t
         description="line 1\nline 2 ✓",
         status="in-progress",
         priority="high",
-        dueDate=datetime(2026, 6, 1, 9, 30, 0, 123456, tzinfo=paris),
-        assignedTo=assignee["_id"],
-        isDeleted=True,
-        deletedAt=datetime(2026, 5, 2, 8, 0, 0, 999999, tzinfo=timezone.utc),
-        createdAt=datetime(2026, 5, 1, 8, 0, 0, 1000, tzinfo=timezone.utc),
-        updatedAt=datetime(2026, 5, 2, 8, 0, 0, 999999, tzinfo=timezone.utc),
+        due_date=datetime(2026, 6, 1, 9, 30, 0, 123456, tzinfo=paris),
+        assigned_to=assignee.id,
+        is_deleted=True,
+        deleted_at=datetime(2026, 5, 2, 8, 0, 0, 999999, tzinfo=timezone.utc),
+        created_at=datetime(2026, 5, 1, 8, 0, 0, 1000, tzinfo=timezone.utc),
+        updated_at=datetime(2026, 5, 2, 8, 0, 0, 999999, tzinfo=timezone.utc),
         version=7,
     )
 
-    stored = await store.get_task(task["_id"])
+    stored = await store.get_task(task.id)
 
-    assert stored == {
-        **task,
+    assert stored == replace(
+        task,
         # UTC, millisecond precision, aware
-        "dueDate": datetime(2026, 6, 1, 7, 30, 0, 123000, tzinfo=timezone.utc),
-        "deletedAt": datetime(2026, 5, 2, 8, 0, 0, 999000, tzinfo=timezone.utc),
-        "createdAt": datetime(2026, 5, 1, 8, 0, 0, 1000, tzinfo=timezone.utc),
-        "updatedAt": datetime(2026, 5, 2, 8, 0, 0, 999000, tzinfo=timezone.utc),
-    }
-    assert stored["dueDate"].utcoffset() == timedelta(0)
-    assert type(stored["isDeleted"]) is bool and type(stored["version"]) is int
+        due_date=datetime(2026, 6, 1, 7, 30, 0, 123000, tzinfo=timezone.utc),
+        deleted_at=datetime(2026, 5, 2, 8, 0, 0, 999000, tzinfo=timezone.utc),
+        created_at=datetime(2026, 5, 1, 8, 0, 0, 1000, tzinfo=timezone.utc),
+        updated_at=datetime(2026, 5, 2, 8, 0, 0, 999000, tzinfo=timezone.utc),
+    )
+    assert stored.due_date.utcoffset() == timedelta(0)
+    assert type(stored.is_deleted) is bool and type(stored.version) is int
 
 
 async def test_unknown_or_malformed_task_finds_nothing(store, new_user, new_task):
@@ -107,24 +109,24 @@ async def test_update_task_with_the_right_version_applies_and_returns_the_new_ta
         "title": "New title",
         "status": "done",
         "priority": "low",
-        "dueDate": DAY,
-        "assignedTo": assignee["_id"],
+        "due_date": DAY,
+        "assigned_to": assignee.id,
         "version": 2,
-        "updatedAt": DAY + timedelta(hours=1),
+        "updated_at": DAY + timedelta(hours=1),
     }
 
-    updated = await store.update_task(task["_id"], 1, changes)
+    updated = await store.update_task(task.id, 1, changes)
 
-    assert updated == {**task, **changes}
-    assert await store.get_task(task["_id"]) == updated
+    assert updated == replace(task, **changes)
+    assert await store.get_task(task.id) == updated
 
 
 async def test_update_task_with_a_stale_version_changes_nothing(store, new_user, new_task):
     task = await new_task(await new_user())
 
-    assert await store.update_task(task["_id"], 2, {"title": "Lost", "version": 3, "updatedAt": DAY}) is None
-    assert await store.update_task(new_id(), 1, {"title": "Lost", "version": 2, "updatedAt": DAY}) is None
-    assert await store.get_task(task["_id"]) == task
+    assert await store.update_task(task.id, 2, {"title": "Lost", "version": 3, "updated_at": DAY}) is None
+    assert await store.update_task(new_id(), 1, {"title": "Lost", "version": 2, "updated_at": DAY}) is None
+    assert await store.get_task(task.id) == task
 
 
 async def test_update_task_keeps_search_and_rank_sorting_in_step(store, new_user, new_task):
@@ -132,11 +134,11 @@ async def test_update_task_keeps_search_and_rank_sorting_in_step(store, new_user
     first = await new_task(owner, title="Alpha", status="todo")
     second = await new_task(owner, title="Beta", status="in-progress")
 
-    await store.update_task(first["_id"], 1, {"title": "Gamma", "status": "done", "version": 2, "updatedAt": DAY})
+    await store.update_task(first.id, 1, {"title": "Gamma", "status": "done", "version": 2, "updated_at": DAY})
 
-    assert await page_ids(store, owner=owner["_id"], title_contains="gamma") == [first["_id"]]
-    assert await page_ids(store, owner=owner["_id"], title_contains="alpha") == []
-    assert await page_ids(store, owner=owner["_id"], sort=(("status", False),)) == [second["_id"], first["_id"]]
+    assert await page_ids(store, owner=owner.id, title_contains="gamma") == [first.id]
+    assert await page_ids(store, owner=owner.id, title_contains="alpha") == []
+    assert await page_ids(store, owner=owner.id, sort=(("status", False),)) == [second.id, first.id]
 
 
 # tasks: find_tasks
@@ -147,7 +149,7 @@ async def test_find_tasks_pages_and_counts(store, new_user, new_task):
     tasks = [await new_task(owner) for _ in range(25)]
     newest_first = ids(reversed(tasks))  # new_task spaces updatedAt one second apart
 
-    pages = [await store.find_tasks(TaskQuery(owner=owner["_id"], skip=skip, limit=10)) for skip in (0, 10, 20, 30)]
+    pages = [await store.find_tasks(TaskQuery(owner=owner.id, skip=skip, limit=10)) for skip in (0, 10, 20, 30)]
 
     assert [ids(page) for page, _ in pages] == [newest_first[:10], newest_first[10:20], newest_first[20:], []]
     assert [total for _, total in pages] == [25, 25, 25, 25]
@@ -157,13 +159,13 @@ async def test_find_tasks_pages_and_counts(store, new_user, new_task):
 async def test_visible_to_matches_owner_or_assignee_once(store, new_user, new_task):
     me, other, stranger = await new_user(), await new_user(), await new_user()
     mine = await new_task(me)
-    assigned_to_me = await new_task(other, assignedTo=me["_id"])
-    mine_assigned_out = await new_task(me, assignedTo=other["_id"])
-    self_assigned = await new_task(me, assignedTo=me["_id"])
+    assigned_to_me = await new_task(other, assigned_to=me.id)
+    mine_assigned_out = await new_task(me, assigned_to=other.id)
+    self_assigned = await new_task(me, assigned_to=me.id)
     await new_task(other)
-    await new_task(stranger, assignedTo=other["_id"])
+    await new_task(stranger, assigned_to=other.id)
 
-    tasks, total = await store.find_tasks(TaskQuery(visible_to=me["_id"]))
+    tasks, total = await store.find_tasks(TaskQuery(visible_to=me.id))
 
     assert sorted(ids(tasks)) == sorted(ids([mine, assigned_to_me, mine_assigned_out, self_assigned]))
     assert total == 4
@@ -173,13 +175,13 @@ async def test_visible_to_matches_owner_or_assignee_once(store, new_user, new_ta
 async def test_owner_and_assignee_filters(store, new_user, new_task):
     me, other = await new_user(), await new_user()
     mine = await new_task(me)
-    mine_assigned_out = await new_task(me, assignedTo=other["_id"])
-    assigned_to_me = await new_task(other, assignedTo=me["_id"])
+    mine_assigned_out = await new_task(me, assigned_to=other.id)
+    assigned_to_me = await new_task(other, assigned_to=me.id)
 
-    assert sorted(await page_ids(store, owner=me["_id"])) == sorted(ids([mine, mine_assigned_out]))
-    assert await page_ids(store, assigned_to=me["_id"]) == [assigned_to_me["_id"]]
-    assert await page_ids(store, visible_to=me["_id"], assigned_to=other["_id"]) == [mine_assigned_out["_id"]]
-    assert await page_ids(store, owner=me["_id"], assigned_to=me["_id"]) == []
+    assert sorted(await page_ids(store, owner=me.id)) == sorted(ids([mine, mine_assigned_out]))
+    assert await page_ids(store, assigned_to=me.id) == [assigned_to_me.id]
+    assert await page_ids(store, visible_to=me.id, assigned_to=other.id) == [mine_assigned_out.id]
+    assert await page_ids(store, owner=me.id, assigned_to=me.id) == []
 
 
 async def test_status_and_priority_filters(store, new_user, new_task):
@@ -188,14 +190,14 @@ async def test_status_and_priority_filters(store, new_user, new_task):
     doing_high = await new_task(owner, status="in-progress", priority="high")
     done_medium = await new_task(owner, status="done", priority="medium")
 
-    assert await page_ids(store, owner=owner["_id"], statuses=("todo",)) == [todo_low["_id"]]
-    assert sorted(await page_ids(store, owner=owner["_id"], statuses=("todo", "done"))) == sorted(
+    assert await page_ids(store, owner=owner.id, statuses=("todo",)) == [todo_low.id]
+    assert sorted(await page_ids(store, owner=owner.id, statuses=("todo", "done"))) == sorted(
         ids([todo_low, done_medium])
     )
-    assert sorted(await page_ids(store, owner=owner["_id"], priorities=("high", "medium"))) == sorted(
+    assert sorted(await page_ids(store, owner=owner.id, priorities=("high", "medium"))) == sorted(
         ids([doing_high, done_medium])
     )
-    assert await page_ids(store, owner=owner["_id"], statuses=("done",), priorities=("low",)) == []
+    assert await page_ids(store, owner=owner.id, statuses=("done",), priorities=("low",)) == []
 
 
 @pytest.mark.parametrize(
@@ -226,21 +228,21 @@ async def test_title_contains_is_a_literal_case_insensitive_substring(store, new
     owner = await new_user()
     task = await new_task(owner, title=title)
 
-    assert await page_ids(store, owner=owner["_id"], title_contains=needle) == ([task["_id"]] if found else [])
+    assert await page_ids(store, owner=owner.id, title_contains=needle) == ([task.id] if found else [])
 
 
 async def test_due_bounds_are_inclusive_and_skip_tasks_without_due_date(store, new_user, new_task):
     owner = await new_user()
-    before = await new_task(owner, dueDate=DAY - timedelta(milliseconds=1))
-    on_start = await new_task(owner, dueDate=DAY)
-    inside = await new_task(owner, dueDate=DAY + timedelta(days=1))
-    on_end = await new_task(owner, dueDate=DAY + timedelta(days=2))
-    after = await new_task(owner, dueDate=DAY + timedelta(days=2, milliseconds=1))
-    await new_task(owner, dueDate=None)
+    before = await new_task(owner, due_date=DAY - timedelta(milliseconds=1))
+    on_start = await new_task(owner, due_date=DAY)
+    inside = await new_task(owner, due_date=DAY + timedelta(days=1))
+    on_end = await new_task(owner, due_date=DAY + timedelta(days=2))
+    after = await new_task(owner, due_date=DAY + timedelta(days=2, milliseconds=1))
+    await new_task(owner, due_date=None)
 
-    between = await page_ids(store, owner=owner["_id"], due_from=DAY, due_to=DAY + timedelta(days=2))
-    from_day = await page_ids(store, owner=owner["_id"], due_from=DAY)
-    to_day = await page_ids(store, owner=owner["_id"], due_to=DAY)
+    between = await page_ids(store, owner=owner.id, due_from=DAY, due_to=DAY + timedelta(days=2))
+    from_day = await page_ids(store, owner=owner.id, due_from=DAY)
+    to_day = await page_ids(store, owner=owner.id, due_to=DAY)
 
     assert sorted(between) == sorted(ids([on_start, inside, on_end]))
     assert sorted(from_day) == sorted(ids([on_start, inside, on_end, after]))
@@ -250,10 +252,10 @@ async def test_due_bounds_are_inclusive_and_skip_tasks_without_due_date(store, n
 async def test_deleted_flag_selects_live_or_trashed_tasks(store, new_user, new_task):
     owner = await new_user()
     live = await new_task(owner)
-    trashed = await new_task(owner, isDeleted=True, deletedAt=DAY)
+    trashed = await new_task(owner, is_deleted=True, deleted_at=DAY)
 
-    assert await page_ids(store, owner=owner["_id"]) == [live["_id"]]
-    assert await page_ids(store, owner=owner["_id"], deleted=True) == [trashed["_id"]]
+    assert await page_ids(store, owner=owner.id) == [live.id]
+    assert await page_ids(store, owner=owner.id, deleted=True) == [trashed.id]
 
 
 @pytest.fixture
@@ -275,9 +277,9 @@ async def sortable(store, new_user, new_task):
             title=title,
             status=status,
             priority=priority,
-            dueDate=None if due is None else DAY + timedelta(days=due),
-            createdAt=DAY + timedelta(days=created),
-            updatedAt=DAY + timedelta(days=updated),
+            due_date=None if due is None else DAY + timedelta(days=due),
+            created_at=DAY + timedelta(days=created),
+            updated_at=DAY + timedelta(days=updated),
         )
     return owner, tasks
 
@@ -310,18 +312,18 @@ async def sortable(store, new_user, new_task):
 async def test_every_sort_field_both_ways(store, sortable, sort, titles):
     owner, tasks = sortable
 
-    assert await page_ids(store, owner=owner["_id"], sort=sort) == [tasks[title]["_id"] for title in titles]
+    assert await page_ids(store, owner=owner.id, sort=sort) == [tasks[title].id for title in titles]
 
 
 @pytest.mark.parametrize("descending", [False, True])
 async def test_ties_break_on_id_ascending_whatever_the_direction(store, new_user, new_task, descending):
     owner = await new_user()
-    tied = [await new_task(owner, updatedAt=DAY, title="same") for _ in range(6)]
+    tied = [await new_task(owner, updated_at=DAY, title="same") for _ in range(6)]
 
     for field in ("updatedAt", "title", "status", "priority", "dueDate", "createdAt"):
-        found = await page_ids(store, owner=owner["_id"], sort=((field, descending),))
+        found = await page_ids(store, owner=owner.id, sort=((field, descending),))
         assert found == sorted(ids(tied)), field
-    second_page, total = await store.find_tasks(TaskQuery(owner=owner["_id"], skip=3, limit=3))
+    second_page, total = await store.find_tasks(TaskQuery(owner=owner.id, skip=3, limit=3))
     assert ids(second_page) == sorted(ids(tied))[3:] and total == 6
 
 
@@ -331,29 +333,29 @@ async def test_ties_break_on_id_ascending_whatever_the_direction(store, new_user
 def reference_find(tasks: list[dict], query: TaskQuery) -> tuple[list[str], int]:
     """The TaskQuery semantics, written as plainly as possible."""
 
-    def matches(task: dict) -> bool:
-        due = task["dueDate"]
+    def matches(task: Task) -> bool:
+        due = task.due_date
         return (
-            task["isDeleted"] == query.deleted
-            and (query.visible_to is None or query.visible_to in (task["user"], task["assignedTo"]))
-            and (query.owner is None or task["user"] == query.owner)
-            and (query.assigned_to is None or task["assignedTo"] == query.assigned_to)
-            and (not query.statuses or task["status"] in query.statuses)
-            and (not query.priorities or task["priority"] in query.priorities)
-            and (query.title_contains is None or query.title_contains in task["title"].lower())
+            task.is_deleted == query.deleted
+            and (query.visible_to is None or query.visible_to in (task.owner, task.assigned_to))
+            and (query.owner is None or task.owner == query.owner)
+            and (query.assigned_to is None or task.assigned_to == query.assigned_to)
+            and (not query.statuses or task.status in query.statuses)
+            and (not query.priorities or task.priority in query.priorities)
+            and (query.title_contains is None or query.title_contains in task.title.lower())
             and (query.due_from is None or (due is not None and due >= query.due_from))
             and (query.due_to is None or (due is not None and due <= query.due_to))
         )
 
     sort_key = {
-        "status": lambda task: STATUSES.index(task["status"]),
-        "priority": lambda task: PRIORITIES.index(task["priority"]),
-        "dueDate": lambda task: (task["dueDate"] is not None, task["dueDate"] or DAY),
-        "title": lambda task: task["title"],
-        "createdAt": lambda task: task["createdAt"],
-        "updatedAt": lambda task: task["updatedAt"],
+        "status": lambda task: STATUSES.index(task.status),
+        "priority": lambda task: PRIORITIES.index(task.priority),
+        "dueDate": lambda task: (task.due_date is not None, task.due_date or DAY),
+        "title": lambda task: task.title,
+        "createdAt": lambda task: task.created_at,
+        "updatedAt": lambda task: task.updated_at,
     }
-    found = sorted(filter(matches, tasks), key=lambda task: task["_id"])
+    found = sorted(filter(matches, tasks), key=lambda task: task.id)
     for field, descending in reversed(query.sort):  # stable sorts, least significant key first
         found.sort(key=sort_key[field], reverse=descending)
     return ids(found[query.skip : query.skip + query.limit]), len(found)
@@ -366,28 +368,28 @@ TITLE_WORDS = [
 NEEDLES = ["fix", "bug", ".*", "(", "%", "_", "é", "école", "[x]", "\\d", "e", "", "no such words"]
 
 
-def random_tasks(rnd: random.Random, users: list[str]) -> list[dict]:
+def random_tasks(rnd: random.Random, users: list[str]) -> list[Task]:
     # Few distinct values per field, so that ties (and the _id tie-breaker) are common.
     moments = [DAY + timedelta(hours=h) for h in range(6)]
     tasks = []
     for _ in range(240):
         owner = rnd.choice(users)
         tasks.append(
-            {
-                "_id": new_id(),
-                "user": owner,
-                "title": " ".join(rnd.sample(TITLE_WORDS, rnd.randint(1, 3))),
-                "description": "",
-                "status": rnd.choice(STATUSES),
-                "priority": rnd.choice(PRIORITIES),
-                "dueDate": rnd.choice([None, *moments]),
-                "assignedTo": rnd.choice([None, None, owner, *users]),
-                "isDeleted": rnd.random() < 0.2,
-                "deletedAt": None,
-                "createdAt": rnd.choice(moments),
-                "updatedAt": rnd.choice(moments),
-                "version": 1,
-            }
+            Task(
+                id=new_id(),
+                owner=owner,
+                title=" ".join(rnd.sample(TITLE_WORDS, rnd.randint(1, 3))),
+                description="",
+                status=rnd.choice(STATUSES),
+                priority=rnd.choice(PRIORITIES),
+                due_date=rnd.choice([None, *moments]),
+                assigned_to=rnd.choice([None, None, owner, *users]),
+                is_deleted=rnd.random() < 0.2,
+                deleted_at=None,
+                created_at=rnd.choice(moments),
+                updated_at=rnd.choice(moments),
+                version=1,
+            )
         )
     rnd.shuffle(tasks)  # insertion order unrelated to _id order
     return tasks
@@ -418,7 +420,7 @@ def random_query(rnd: random.Random, users: list[str]) -> TaskQuery:
 
 async def test_random_queries_match_the_reference(store, new_user):
     rnd = random.Random(20260301)  # the same data and queries on every backend
-    users = [(await new_user())["_id"] for _ in range(5)]
+    users = [(await new_user()).id for _ in range(5)]
     tasks = random_tasks(rnd, users)
     for task in tasks:
         await store.insert_task(task)
@@ -437,17 +439,17 @@ async def test_random_queries_match_the_reference(store, new_user):
 
 async def test_task_partners_are_the_other_parties_of_live_shared_tasks(store, new_user, new_task):
     me, boss, helper, former, stranger = [await new_user() for _ in range(5)]
-    await new_task(boss, assignedTo=me["_id"])
-    await new_task(me, assignedTo=helper["_id"])
-    await new_task(me, assignedTo=helper["_id"])
-    await new_task(me, assignedTo=former["_id"], isDeleted=True, deletedAt=DAY)
-    await new_task(me, assignedTo=me["_id"])
+    await new_task(boss, assigned_to=me.id)
+    await new_task(me, assigned_to=helper.id)
+    await new_task(me, assigned_to=helper.id)
+    await new_task(me, assigned_to=former.id, is_deleted=True, deleted_at=DAY)
+    await new_task(me, assigned_to=me.id)
     await new_task(me)
-    await new_task(stranger, assignedTo=boss["_id"])
+    await new_task(stranger, assigned_to=boss.id)
 
-    assert await store.task_partners(me["_id"]) == {boss["_id"], helper["_id"]}
-    assert await store.task_partners(boss["_id"]) == {me["_id"], stranger["_id"]}
-    assert await store.task_partners(former["_id"]) == set()
+    assert await store.task_partners(me.id) == {boss.id, helper.id}
+    assert await store.task_partners(boss.id) == {me.id, stranger.id}
+    assert await store.task_partners(former.id) == set()
 
 
 # notifications
@@ -459,24 +461,24 @@ async def test_notification_round_trip(store, new_user, new_notification):
         user,
         type="task_status_changed",
         data={"taskId": new_id(), "title": "Été ✓", "actor": {"_id": new_id(), "name": "Ann"}},
-        createdAt=datetime(2026, 5, 1, 8, 0, 0, 123456, tzinfo=timezone.utc),
+        created_at=datetime(2026, 5, 1, 8, 0, 0, 123456, tzinfo=timezone.utc),
     )
 
-    found, total = await store.find_notifications(user["_id"], unread_only=False, skip=0, limit=10)
+    found, total = await store.find_notifications(user.id, unread_only=False, skip=0, limit=10)
 
-    assert found == [{**notification, "createdAt": datetime(2026, 5, 1, 8, 0, 0, 123000, tzinfo=timezone.utc)}]
+    assert found == [replace(notification, created_at=datetime(2026, 5, 1, 8, 0, 0, 123000, tzinfo=timezone.utc))]
     assert total == 1
 
 
 async def test_notifications_page_newest_first_for_their_user_only(store, new_user, new_notification):
     user, other = await new_user(), await new_user()
     notifications = [await new_notification(user) for _ in range(5)]
-    same_instant = [await new_notification(user, createdAt=DAY + timedelta(days=30)) for _ in range(3)]
+    same_instant = [await new_notification(user, created_at=DAY + timedelta(days=30)) for _ in range(3)]
     await new_notification(other)
     newest_first = sorted(ids(same_instant), reverse=True) + ids(reversed(notifications))
 
-    first, total = await store.find_notifications(user["_id"], unread_only=False, skip=0, limit=5)
-    rest, _ = await store.find_notifications(user["_id"], unread_only=False, skip=5, limit=5)
+    first, total = await store.find_notifications(user.id, unread_only=False, skip=0, limit=5)
+    rest, _ = await store.find_notifications(user.id, unread_only=False, skip=5, limit=5)
 
     assert ids(first) + ids(rest) == newest_first
     assert total == 8
@@ -487,10 +489,10 @@ async def test_unread_filter_and_counts(store, new_user, new_notification):
     unread = [await new_notification(user) for _ in range(3)]
     await new_notification(user, read=True)
 
-    found, total = await store.find_notifications(user["_id"], unread_only=True, skip=0, limit=10)
+    found, total = await store.find_notifications(user.id, unread_only=True, skip=0, limit=10)
 
     assert ids(found) == ids(reversed(unread)) and total == 3
-    assert await store.count_unread(user["_id"]) == 3
+    assert await store.count_unread(user.id) == 3
     assert await store.count_unread(new_id()) == 0
 
 
@@ -498,26 +500,26 @@ async def test_read_update_and_unread(store, new_user, new_notification):
     user = await new_user()
     notification = await new_notification(user)
 
-    assert await store.apply(ChangeSet(read_update=ReadUpdate(user["_id"], notification["_id"], True))) == ()
-    assert await store.get_notification(user["_id"], notification["_id"]) == {**notification, "read": True}
+    assert await store.apply(ChangeSet(read_update=ReadUpdate(user.id, notification.id, True))) == ()
+    assert await store.get_notification(user.id, notification.id) == replace(notification, read=True)
     # Already read: the precondition fails and nothing is written.
-    entry = LogEntry("notification:updated", {"x": 1}, users=(user["_id"],))
-    assert await store.apply(ChangeSet(read_update=ReadUpdate(user["_id"], notification["_id"], True), events=(entry,))) is None
+    entry = LogEntry("notification:updated", {"x": 1}, users=(user.id,))
+    assert await store.apply(ChangeSet(read_update=ReadUpdate(user.id, notification.id, True), events=(entry,))) is None
     assert await store.events_after("0", 10) == []
-    assert await store.count_unread(user["_id"]) == 0
-    assert await store.apply(ChangeSet(read_update=ReadUpdate(user["_id"], notification["_id"], False))) == ()
-    assert await store.count_unread(user["_id"]) == 1
+    assert await store.count_unread(user.id) == 0
+    assert await store.apply(ChangeSet(read_update=ReadUpdate(user.id, notification.id, False))) == ()
+    assert await store.count_unread(user.id) == 1
 
 
 async def test_read_update_of_another_users_or_unknown_notification_fails(store, new_user, new_notification):
     user, other = await new_user(), await new_user()
     notification = await new_notification(user)
 
-    assert await store.apply(ChangeSet(read_update=ReadUpdate(other["_id"], notification["_id"], True))) is None
-    assert await store.apply(ChangeSet(read_update=ReadUpdate(user["_id"], new_id(), True))) is None
-    assert await store.apply(ChangeSet(read_update=ReadUpdate(user["_id"], "bogus", True))) is None
-    assert await store.get_notification(other["_id"], notification["_id"]) is None
-    assert await store.count_unread(user["_id"]) == 1
+    assert await store.apply(ChangeSet(read_update=ReadUpdate(other.id, notification.id, True))) is None
+    assert await store.apply(ChangeSet(read_update=ReadUpdate(user.id, new_id(), True))) is None
+    assert await store.apply(ChangeSet(read_update=ReadUpdate(user.id, "bogus", True))) is None
+    assert await store.get_notification(other.id, notification.id) is None
+    assert await store.count_unread(user.id) == 1
 
 
 async def test_mark_all_read_counts_what_it_changed(store, new_user, new_notification):
@@ -526,10 +528,10 @@ async def test_mark_all_read_counts_what_it_changed(store, new_user, new_notific
         await new_notification(user, read=read)
     await new_notification(other)
 
-    assert await store.mark_all_read(user["_id"]) == 2
-    assert await store.mark_all_read(user["_id"]) == 0
-    assert await store.count_unread(user["_id"]) == 0
-    assert await store.count_unread(other["_id"]) == 1
+    assert await store.mark_all_read(user.id) == 2
+    assert await store.mark_all_read(user.id) == 0
+    assert await store.count_unread(user.id) == 0
+    assert await store.count_unread(other.id) == 1
 
 
 async def test_ping_answers(store):
@@ -538,9 +540,9 @@ async def test_ping_answers(store):
 
 async def test_update_user_and_users_disabled_after(store, new_user):
     ann, bob = await new_user(), await new_user()
-    await store.update_user(ann["_id"], {"passwordHash": "$2b$04$" + "y" * 53, "disabledAt": 1767225600.5})
-    stored = await store.get_user(ann["_id"])
-    assert stored["passwordHash"] == "$2b$04$" + "y" * 53 and stored["disabledAt"] == 1767225600.5
-    assert (await store.get_user(bob["_id"]))["disabledAt"] is None
-    assert await store.users_disabled_after(1767225600.0) == [(ann["_id"], 1767225600.5)]
+    await store.update_user(ann.id, {"password_hash": "$2b$04$" + "y" * 53, "disabled_at": 1767225600.5})
+    stored = await store.get_user(ann.id)
+    assert stored.password_hash == "$2b$04$" + "y" * 53 and stored.disabled_at == 1767225600.5
+    assert (await store.get_user(bob.id)).disabled_at is None
+    assert await store.users_disabled_after(1767225600.0) == [(ann.id, 1767225600.5)]
     assert await store.users_disabled_after(1767225600.5) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,9 @@ async def test_store_from_database_wraps_a_motor_compatible_database():
     store = store_from_database(database)
     await store.open()
 
-    await database["users"].insert_one({"_id": ObjectId("a" * 24), "name": "A", "email": "a@example.com"})
+    await database["users"].insert_one({
+        "_id": ObjectId("a" * 24), "name": "A", "email": "a@example.com", "passwordHash": "x", "createdAt": datetime(2026, 1, 1),
+    })
 
     assert isinstance(store, MongoStore) and store.database is database
-    assert (await store.get_user_by_email("a@example.com"))["_id"] == "a" * 24
+    assert (await store.get_user_by_email("a@example.com")).id == "a" * 24
