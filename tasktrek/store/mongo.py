@@ -31,7 +31,7 @@ from ..errors import ConfigError, EmailTaken, StoreUnavailable
 from ..events import LogEntry, offset_number
 from ..records import Notification, Task, User
 from .base import (
-    TASK_INDEX_FIELDS, ChangeSet, SessionRecord, TaskQuery, Unmet, from_stored, stored, stored_record,
+    STORED_NAMES, ChangeSet, SessionRecord, TaskQuery, Unmet, from_stored, stored, stored_record,
     task_index_fields, task_sort_keys,
 )
 from .mongo_schema import LOG_COLLECTIONS, prepare_database
@@ -40,9 +40,10 @@ DEFAULT_DATABASE = "tasktrek"
 SERVER_SELECTION_TIMEOUT_MS = 5000
 _ID_FIELDS = ("_id", "user", "assignedTo")
 _NEWEST_FIRST = [("createdAt", DESCENDING), ("_id", DESCENDING)]
-# Kept in documents adopted from the Node service (nothing is lost), never read: Mongoose's
-# version key everywhere (and its `updatedAt` on notifications, which no record has).
-_MONGOOSE_ONLY = frozenset({"__v"})
+# Only record fields are read: the derived index fields never leave the adapter, and what
+# documents adopted from the Node service hold beside them (Mongoose's version key `__v`,
+# its `updatedAt` on notifications) is kept, never read.
+_RECORD_FIELDS = frozenset(name for names in STORED_NAMES.values() for name in names.values())
 
 
 @contextmanager
@@ -93,7 +94,7 @@ def _task_doc(fields: dict) -> dict:
 def _from_mongo(kind: type, doc: dict):
     record = {}
     for name, value in doc.items():
-        if name in TASK_INDEX_FIELDS or name in _MONGOOSE_ONLY:
+        if name not in _RECORD_FIELDS:
             continue
         if isinstance(value, ObjectId):
             value = str(value)
