@@ -78,9 +78,13 @@ class RecoveryService:
             or self.now() - (session.disconnected_at or self.now()) >= self.window
         ):
             return None
+        start = max(offset_number(offset), offset_number(session.offset))
+        if session.disconnected_at is None and not await self._log_whole_after(start):
+            # A dead node's session: when it dropped is unknown, so the window cannot vouch
+            # that nothing it missed was pruned; the log itself must show it.
+            return None
         allowed = {task_id for task_id in session.rooms if await self.tasks.can_join_room(user_id, task_id)}
         held = set(session.rooms)
-        start = max(offset_number(offset), offset_number(session.offset))
         missed: list[LogEntry] = []
         through, after = start, str(start)
         while True:
@@ -99,6 +103,14 @@ class RecoveryService:
                 break
         rooms = tuple(task_id for task_id in session.rooms if task_id in held and task_id in allowed)
         return Replay(replace(session, rooms=rooms, disconnected_at=None), tuple(missed), rooms, through)
+
+    async def _log_whole_after(self, start: int) -> bool:
+        """True when no log entry after offset `start` has been pruned. Offsets are consecutive
+        (a rare gap only makes this refuse, and a refused client reloads: the safe side)."""
+        if offset_number(await self.store.latest_offset()) <= start:
+            return True
+        first = await self.store.events_after(str(start), 1)
+        return bool(first) and offset_number(first[0].offset) == start + 1
 
     async def save(self, session: SessionRecord) -> None:
         await self.store.save_session(session)

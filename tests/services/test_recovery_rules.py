@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import pytest
 
 from tasktrek.services import Services
+from tasktrek.services.recovery import MIN_LOG_SECONDS
 from tasktrek.settings import Settings
 from tasktrek.store import SqliteStore
 
@@ -83,3 +85,19 @@ async def test_pruning_is_bounded_by_the_window(core):
     clock.now += services.recovery.window + 1
     assert await services.recovery.prune() >= 1
     assert await services.recovery.store.get_session(old.pid) is None
+
+
+async def test_a_dead_nodes_session_is_not_recovered_once_what_it_missed_was_pruned(core):
+    services, clock, owner, assignee = core
+    recovery = services.recovery
+    recovery.shared = True  # cluster mode: a session still marked connected belongs to a dead node
+    task = await services.tasks.create(owner, {"title": "Ship", "assigned_to": assignee.id})
+    orphan = await recovery.open(assignee.id, "sid-9")
+    await services.tasks.set_status(owner, task.id, "done")  # reaches the assignee
+    replay = await recovery.recover(assignee.id, orphan.pid, None)
+    assert replay is not None and [e.event for e in replay.missed] == ["task:updated", "notification:new"]
+
+    clock.now = time.time() + max(recovery.window, MIN_LOG_SECONDS) + 1  # the log is stamped by the wall clock
+    assert await recovery.prune() >= 2  # what the session missed is gone from the log
+    await services.tasks.set_status(owner, task.id, "todo")
+    assert await recovery.recover(assignee.id, orphan.pid, None) is None  # a reload, not a gap
