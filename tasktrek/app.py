@@ -93,7 +93,10 @@ def create_app(settings: Settings | None = None, *, store: object | None = None)
         middlewares.insert(0, cors_middleware(settings.cors_origins))
     # The body limit is enforced while reading (tasktrek.http.io), independently of the
     # host application's client_max_size when we are mounted as a sub-application.
-    app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)
+    # Bodies are decoded by tasktrek.http.body, so that a bad encoding is ours to answer.
+    app = web.Application(
+        middlewares=middlewares, client_max_size=settings.max_body_bytes, handler_args={"auto_decompress": False}
+    )
     app[SETTINGS] = settings
     app[STORE] = store
     app[SERVICES] = services

@@ -8,11 +8,10 @@ import dataclasses
 import logging
 import sys
 
-from aiohttp import web
-
 from . import __version__
 from .app import create_app
 from .errors import ConfigError
+from .http import server
 from .http.keys import SETTINGS
 from .settings import VARIABLES, Settings, parse_port
 
@@ -79,15 +78,15 @@ def serve(args: argparse.Namespace, settings: Settings) -> None:
             settings = dataclasses.replace(settings, host=args.host)
         if args.port is not None:
             settings = dataclasses.replace(settings, port=parse_port(args.port, "--port"))
-        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        _configure_logging(settings.log_level)
         app = create_app(settings)
         settings = app[SETTINGS]  # as it runs: the secret's source filled in
-        web.run_app(
+        server.run(
             app,
             host=settings.host,
             port=settings.port,
             shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
-            print=lambda _: _announce(settings),
+            on_serving=lambda: _announce(settings),
         )
     except ConfigError as exc:  # also a database refused while opening it
         _fail(f"configuration error: {exc}")
@@ -100,6 +99,12 @@ def _announce(settings: Settings) -> None:
     log.info("TaskTrek %s serving on http://%s:%s", __version__, settings.host, settings.port)
     log.info("data: %s; JWT secret: %s", settings.database_description, settings.secret_description)
     log.info("press Ctrl+C (or send SIGTERM) to stop")
+
+
+def _configure_logging(level: str) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(server.RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 def _fail(message: str) -> None:

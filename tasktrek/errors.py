@@ -48,6 +48,16 @@ class PayloadTooLarge(DomainError):
     default_message = "request body too large"
 
 
+class BodyTimeout(DomainError):
+    status = 408
+    default_message = "request body not received in time"
+
+
+class UnsupportedEncoding(DomainError):
+    status = 415
+    default_message = "unsupported Content-Encoding: use gzip, deflate or none"
+
+
 class TooManyRequests(DomainError):
     status = 429
     default_message = "too many failed logins, try again later"

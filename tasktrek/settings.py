@@ -81,6 +81,7 @@ class Settings:
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
     # Not environment-driven: limits a careful operator rarely changes.
     max_body_bytes: int = 1024 * 1024
+    body_timeout_seconds: float = 10.0  # to receive a whole request body, from the first read
     login_max_failures: int = 10
     login_window_seconds: int = 15 * 60
     # How often a server looks for accounts disabled by `tasktrek users disable` (another

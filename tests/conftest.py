@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import logging
 from dataclasses import dataclass
 
+import aiohttp
 import pytest
+from aiohttp import web
 
 from tasktrek import Settings, create_app
 from tasktrek.http.keys import SERVICES
+from tasktrek.http.server import Runner
 
 TEST_SECRET = "test-secret-" + "x" * 40
 
@@ -91,3 +96,76 @@ class Api:
 @pytest.fixture
 def api(client) -> Api:
     return Api(client)
+
+
+class LogRecorder(logging.Handler):
+    """Every log record of the process while a test runs, at DEBUG and above; `wait_for`
+    returns once a record matches (the server's own account that it handled something)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+        self._changed = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.format(record)  # fills record.exc_text for tracebacks
+        self.records.append(record)
+        self._changed.set()
+
+    async def wait_for(self, predicate, timeout: float = 10.0) -> logging.LogRecord:
+        async with asyncio.timeout(timeout):
+            while True:
+                for record in self.records:
+                    if predicate(record):
+                        return record
+                self._changed.clear()
+                await self._changed.wait()
+
+    def at_least(self, level: int) -> list[logging.LogRecord]:
+        return [r for r in self.records if r.levelno >= level]
+
+    @property
+    def tracebacks(self) -> list[str]:
+        return [r.exc_text for r in self.records if r.exc_text]
+
+
+@pytest.fixture
+def logs():
+    recorder = LogRecorder()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(recorder)
+    root.setLevel(logging.DEBUG)
+    yield recorder
+    root.removeHandler(recorder)
+    root.setLevel(level)
+
+
+@dataclass(frozen=True)
+class Served:
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+@pytest.fixture
+async def served(app):
+    """The app served the way the command line serves it (tasktrek.http.server.Runner: its
+    access log, aiohttp's errors as JSON, handlers not cancelled when a client leaves), unlike
+    aiohttp's test server."""
+    runner = Runner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    yield Served(host, port)
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def api_on_served(served):
+    async with aiohttp.ClientSession(base_url=served.url) as session:
+        yield Api(session)

@@ -8,7 +8,8 @@ from typing import Any, Mapping
 from aiohttp import web
 from marshmallow import Schema, ValidationError
 
-from ..errors import PayloadTooLarge, ValidationFailed
+from ..errors import ValidationFailed
+from . import body as request_body
 from .keys import SETTINGS
 
 
@@ -25,16 +26,9 @@ def error_response(status: int, message: str, errors: dict | None = None, header
 
 
 async def read_body(request: web.Request) -> bytes:
-    """The raw body, refused with 413 as soon as it passes the limit (chunked or not)."""
-    limit = request.app[SETTINGS].max_body_bytes
-    if (request.content_length or 0) > limit:
-        raise PayloadTooLarge()
-    body = bytearray()
-    async for chunk in request.content.iter_any():
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge()
-    return bytes(body)
+    """The decoded body within the body limits (tasktrek.http.body)."""
+    settings = request.app[SETTINGS]
+    return await request_body.read_body(request, limit=settings.max_body_bytes, timeout=settings.body_timeout_seconds)
 
 
 async def json_object(request: web.Request) -> dict:

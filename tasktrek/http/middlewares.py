@@ -9,7 +9,8 @@ import random
 
 from aiohttp import hdrs, web
 
-from ..errors import DomainError, PayloadTooLarge, TooManyRequests
+from ..errors import BodyTimeout, DomainError, PayloadTooLarge, TooManyRequests
+from .body import ClientGone
 from .io import error_response
 from .keys import REQUEST_ID, SETTINGS
 
@@ -29,11 +30,18 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
     except DomainError as exc:
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
         response = error_response(exc.status, exc.message, exc.errors, headers)
+        if isinstance(exc, BodyTimeout):
+            response.force_close()  # the rest of the body may still be on its way
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         response = error_response(exc.status, (exc.reason or "error").lower(), headers=_allow_header(exc))
-    except (asyncio.CancelledError, ConnectionResetError):
+    except (ClientGone, ConnectionResetError):
+        # Nobody reads an answer; the client's disconnect is not the server's error.
+        log.debug("client went away during %s %s (request id %s)", request.method, request.path, request_id)
+        response = error_response(400, "client disconnected")
+        response.force_close()
+    except asyncio.CancelledError:
         raise
     except Exception:
         log.exception("unhandled error in %s %s (request id %s)", request.method, request.path, request_id)

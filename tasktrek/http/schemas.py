@@ -267,7 +267,7 @@ class TaskListSchema(PageSchema):
     status = CommaList(STATUSES)
     priority = CommaList(PRIORITIES)
     assignedTo = ObjectIdField()
-    q = fields.String(validate=[validate.Length(min=1, max=200), validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Must not contain control characters.")])
+    q = fields.String(validate=[validate.Length(min=1, max=200), validate.Regexp(r"[^\x00-\x1f\x7f]*\Z", error="Must not contain control characters.")])
     dueBefore = DueBound(upper=True)
     dueAfter = DueBound(upper=False)
     deleted = QueryBool(load_default=False)

@@ -22,6 +22,7 @@ class RealtimeOptions:
     max_event_name_length: int = socketio.DEFAULT_MAX_EVENT_NAME_LENGTH
     max_presence_query: int = 1000  # user ids accepted in one presence:get
     max_task_rooms: int = 1000  # task rooms one socket may be in
+    body_timeout: float = 10.0  # seconds to receive a polling POST's whole body
     upgrade_timeout: float = 10.0  # seconds for 2probe and 5 on a WebSocket upgrading a polling session
     cors_origins: tuple[str, ...] = ()  # browser origins allowed (TASKTREK_CORS_ORIGINS); "*" = any
     sid_prefix: str = ""  # starts every Engine.IO sid: "<TASKTREK_NODE_NAME>." (docs/scaling.md)
@@ -34,6 +35,7 @@ class RealtimeOptions:
             presence_grace=float(settings.presence_grace_seconds),
             cors_origins=tuple(settings.cors_origins),
             sid_prefix=f"{settings.node_name}." if settings.node_name else "",
+            body_timeout=float(settings.body_timeout_seconds),
         )
         return replace(base, **overrides)
 

@@ -29,6 +29,8 @@ from typing import Callable
 
 from aiohttp import WSMsgType, hdrs, web
 
+from ..errors import DomainError, PayloadTooLarge
+from ..http import body as request_body
 from . import engineio as eio
 from . import websocket
 from .engine import CloseReason, EngineHandler, EngineSocket, State, handshake_error, hang_up
@@ -45,19 +47,6 @@ RESPONSE_HEADERS = MappingProxyType({hdrs.CONTENT_TYPE: CONTENT_TYPE, hdrs.CACHE
 PAYLOAD_TOO_LARGE = 413
 
 Lookup = Callable[[str], EngineSocket | None]  # the open or closing Engine.IO session of a sid
-
-
-async def read_body(request: web.BaseRequest, limit: int) -> bytes | None:
-    """The request body, or None as soon as it proves longer than `limit` bytes."""
-    declared = request.content_length
-    if declared is not None and declared > limit:
-        return None
-    body = bytearray()
-    while chunk := await request.content.readany():
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
 
 
 def _connection_gone(request: web.BaseRequest) -> bool:
@@ -93,6 +82,7 @@ class PollingEngineSocket(EngineSocket):
         self._wakeup: asyncio.Future[None] | None = None  # what a HELD GET waits on
         self._probe: web.BaseRequest | None = None  # the upgrade request, while PROBING
         self._link: WebSocketLink | None = None  # the WebSocket, once WEBSOCKET
+        self._reading: web.BaseRequest | None = None  # the POST whose body is being read
         self._expiry: asyncio.TimerHandle | None = None  # no GET for too long
         self._last_frame = eio.CLOSE_FRAME  # ends the final answer of a closed session
 
@@ -195,11 +185,21 @@ class PollingEngineSocket(EngineSocket):
         if request.content_type == BINARY_CONTENT_TYPE:
             self.close(CloseReason.PARSE_ERROR)
             return handshake_error(eio.BAD_REQUEST)
-        body = await read_body(request, self.options.max_payload)
-        if body is None:
+        self._reading = request
+        try:
+            body = await request_body.read_body(request, limit=self.options.max_payload, timeout=self.options.body_timeout)
+        except PayloadTooLarge:
             log.debug("socket %s: POST body larger than maxPayload; closing", self.sid)
             self.close(CloseReason.TRANSPORT_ERROR)
             return handshake_error(eio.BAD_REQUEST, status=PAYLOAD_TOO_LARGE)
+        except (DomainError, request_body.ClientGone) as exc:  # malformed, unsupported encoding, too slow, gone
+            log.debug("socket %s: bad POST body: %r", self.sid, exc)
+            self.close(CloseReason.TRANSPORT_ERROR)
+            return handshake_error(eio.BAD_REQUEST)
+        finally:
+            self._reading = None
+        if self.state is not State.OPEN:  # the session ended while its body arrived
+            return handshake_error(eio.BAD_REQUEST)
         try:
             packets = eio.decode_payload(body.decode("utf-8"), max_payload=self.options.max_payload)
         except (UnicodeDecodeError, eio.EngineIODecodeError) as exc:
@@ -299,7 +299,8 @@ class PollingEngineSocket(EngineSocket):
         self._cancel_expiry()
         self._release_held()  # it answers the close packet
         answering = self._get if self.poll is Poll.ANSWERING else None
-        for request in (answering, self._probe):  # an answer the client does not read, too
+        # An answer the client does not read, and a body still arriving for a session that is gone.
+        for request in (answering, self._probe, self._reading):
             if request is not None:
                 hang_up(request.transport)
         super().finish(reason)

@@ -59,9 +59,10 @@ async def test_concurrent_writers_all_succeed_and_versions_count_them(api):
     assert final["version"] == max(body["version"] for _, body in results) and changed == final["version"] - 1
 
 
-async def test_title_search_refuses_control_characters(api):
+@pytest.mark.parametrize("q", ["a\x00b", "abc\n", "\n", "abc\r\n", "abc\x7f"])
+async def test_title_search_refuses_control_characters(api, q):
     owner = await api.register()
-    resp, body = await api.call("GET", "/api/tasks", owner, params={"q": "a\x00b"})
+    resp, body = await api.call("GET", "/api/tasks", owner, params={"q": q})
     assert resp.status == 400 and "q" in body["errors"]
 
 

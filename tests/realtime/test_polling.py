@@ -4,6 +4,7 @@ upgrade to WebSocket frame by frame (aiohttp's HTTP and WebSocket clients)."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 
 import aiohttp
@@ -293,10 +294,56 @@ async def test_a_second_concurrent_post_closes_the_session(harness, session):
     status, text = await poller.post_raw('42["presence:get"]')
     assert (status, json.loads(text)) == (400, BAD_REQUEST)
     assert await held == ["1"]
+    with pytest.raises(aiohttp.ClientError):  # the session is gone: its body is read no further
+        await first
     finish.set()
-    await first
     await assert_gone(poller)
     await assert_served(bystander, alice)
+
+
+async def test_a_post_still_arriving_when_its_session_expires_is_cut_off(make_harness, session):
+    harness = await make_harness(options={"ping_interval": 0.2, "ping_timeout": 0.2})
+    watch = PollWatch(harness.gateway)
+    poller = await Poller.open(harness, session)
+    engine = harness.engine(poller.sid)
+    never = asyncio.Event()
+
+    async def trickle():
+        yield b"4"
+        await never.wait()
+
+    post = await watch.entered(poller, "POST", poller.post_raw(trickle()))
+    await engine.wait_finished()  # no GET for pingInterval + pingTimeout
+    with pytest.raises(aiohttp.ClientError):
+        await asyncio.wait_for(post, TIMEOUT)
+
+
+async def test_a_post_body_must_arrive_within_the_body_deadline(make_harness, session):
+    harness = await make_harness(options={"body_timeout": 0.2})
+    poller = await Poller.open(harness, session)
+    never = asyncio.Event()
+
+    async def trickle():
+        yield b"4"
+        await never.wait()
+
+    status, text = await asyncio.wait_for(poller.post_raw(trickle()), TIMEOUT)
+    assert (status, json.loads(text)) == (400, BAD_REQUEST)
+    await assert_closed(poller)
+
+
+@pytest.mark.parametrize("encoding, body", [("deflate", b"x"), ("gzip", b"\x1f\x8b garbage"), ("br", b"\x0b\x01\x80")])
+async def test_a_badly_encoded_post_is_an_engineio_400(harness, session, encoding, body):
+    poller = await Poller.open(harness, session)
+    status, text = await poller.post_raw(body, headers={"Content-Encoding": encoding})
+    assert (status, json.loads(text)) == (400, BAD_REQUEST)
+    await assert_closed(poller)
+
+
+async def test_a_gzipped_post_is_read(harness, session):
+    poller = await Poller.open(harness, session)
+    status, text = await poller.post_raw(gzip.compress(b"3"), headers={"Content-Encoding": "gzip"})
+    assert (status, text) == (200, "ok")
 
 
 async def test_shutdown_ends_held_polls_with_the_close_packet(harness, session):

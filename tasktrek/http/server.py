@@ -1,0 +1,147 @@
+"""Serving the application: the access log (tokens redacted) and aiohttp's own parser errors
+answered as JSON.
+
+`run()` is what the command line serves with. aiohttp answers a request it cannot parse (an
+unknown method, a bad request line or header, a body framing error) before any application
+code runs, with a plain-text body that echoes the request line and an ERROR with a traceback
+in the log. `JsonErrorRequestHandler` answers those with the contract's JSON error body and
+logs them at DEBUG: a malformed request is the client's fault, not the server's.
+An application that embeds TaskTrek serves with its own runner; it may use `Runner` and
+`AccessLogger` from here to get the same behaviour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from http import HTTPStatus
+from typing import Callable
+from urllib.parse import urlencode
+
+from aiohttp import hdrs, web
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web_protocol import RequestHandler
+
+from .io import error_response
+
+REDACTED = "[redacted]"
+SECRET_PARAMS = frozenset({"token", "access_token"})
+_SECRETS = (
+    # a token query parameter, wherever a URL appears (a request line, a Referer)
+    (re.compile(r"(?i)(\b(?:access_)?token=)[^&#\s\"']+"), r"\1" + REDACTED),
+    # an Authorization value
+    (re.compile(r"(?i)\b(bearer|basic)\s+[^\s\"',]+"), r"\1 " + REDACTED),
+    # anything shaped like a JWT (base64url header, payload, signature)
+    (re.compile(r"\beyJ[\w-]*\.[\w-]*\.[\w-]*"), REDACTED),
+)
+
+ERROR_MESSAGES = {400: "malformed HTTP request", 500: "internal error", 504: "request timed out"}
+
+
+def redact(text: str) -> str:
+    """`text` with every token and credential it shows replaced by [redacted]."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactingFormatter(logging.Formatter):
+    """A log formatter that redacts tokens from every line, tracebacks included."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def _target(request: web.BaseRequest) -> str:
+    """The request's path and query, with secret query parameters redacted."""
+    try:
+        query = request.rel_url.query
+    except Exception:  # an unparseable target: the raw one, redacted below
+        return request.path_qs
+    if not query:
+        return request.path
+    pairs = [(k, REDACTED if k.lower() in SECRET_PARAMS else v) for k, v in query.items()]
+    return f"{request.path}?{urlencode(pairs, safe='[]/:,')}"
+
+
+class AccessLogger(AbstractAccessLogger):
+    """One line per request: client, request line, status, size, duration, referer, user
+    agent. No token ever appears in it: a `token` query parameter and anything shaped like a
+    token or credential are redacted; the Authorization header is never logged."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        version = request.version
+        line = '%s "%s %s HTTP/%d.%d" %d %d %.1fms "%s" "%s"' % (
+            request.remote or "-",
+            request.method,
+            _target(request),
+            version.major,
+            version.minor,
+            response.status,
+            response.body_length,
+            time * 1000,
+            request.headers.get(hdrs.REFERER, "-"),
+            request.headers.get(hdrs.USER_AGENT, "-"),
+        )
+        self.logger.info(redact(line))
+
+
+class JsonErrorRequestHandler(RequestHandler):
+    """aiohttp's connection handler, with its own errors answered as JSON."""
+
+    def handle_error(self, request, status=500, exc=None, message=None) -> web.StreamResponse:  # noqa: D401
+        if status >= 500:
+            self.logger.error("error handling request from %s", request.remote, exc_info=exc)
+        else:
+            why = " ".join(str(exc or message).split())
+            self.logger.debug("malformed request from %s: %s", request.remote, redact(why))
+        if request.writer.output_size > 0:  # an answer is under way: the connection is broken
+            raise ConnectionError("response already started")
+        response = error_response(status, ERROR_MESSAGES.get(status) or HTTPStatus(status).phrase.lower())
+        response.force_close()
+        return response
+
+
+class JsonErrorServer(web.Server):
+    def __call__(self) -> RequestHandler:
+        # aiohttp has no option for the handler class; the same arguments it would use.
+        return JsonErrorRequestHandler(self, loop=self._loop, **self._kwargs)
+
+
+class Runner(web.AppRunner):
+    """An AppRunner whose connections answer aiohttp's own errors as JSON."""
+
+    def __init__(self, app: web.Application, **kwargs) -> None:
+        kwargs.setdefault("access_log_class", AccessLogger)
+        super().__init__(app, **kwargs)
+
+    async def _make_server(self) -> web.Server:
+        plain = await super()._make_server()
+        return JsonErrorServer(
+            plain.request_handler,
+            request_factory=plain.request_factory,
+            handler_cancellation=plain.handler_cancellation,
+            loop=asyncio.get_running_loop(),
+            **plain._kwargs,
+        )
+
+
+def run(app: web.Application, *, host: str, port: int, shutdown_timeout: float,
+        on_serving: Callable[[], None]) -> None:
+    """Serve `app` until SIGINT or SIGTERM, then shut down gracefully (like web.run_app)."""
+
+    async def serve() -> None:
+        runner = Runner(app, handle_signals=True, shutdown_timeout=shutdown_timeout)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port).start()
+            on_serving()
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    try:
+        asyncio.run(serve())
+    except (web.GracefulExit, KeyboardInterrupt):
+        pass

@@ -1,0 +1,87 @@
+"""The app as the command line serves it: aiohttp's own errors as JSON, and an access log
+that never holds a token."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+import aiohttp
+import pytest
+
+from tasktrek.http.server import RedactingFormatter, redact
+
+
+async def exchange(served, raw: bytes) -> tuple[int, dict, bytes]:
+    """Send raw bytes, read the whole answer (the server closes after an error)."""
+    reader, writer = await asyncio.open_connection(served.host, served.port)
+    writer.write(raw)
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status = int(head.split()[1])
+    headers = dict(line.decode().split(": ", 1) for line in head.split(b"\r\n")[1:])
+    return status, headers, body
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"FOO / HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /\x01?token=secret HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+        b"POST /api/users HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"GET / HTTP/1.1\r\nBad Header\r\n\r\n",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",  # TLS on the HTTP port
+        b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n",
+    ],
+    ids=["unknown-method", "control-char-in-url", "two-lengths", "bad-chunk", "bad-header", "tls", "long-line"],
+)
+async def test_unparseable_requests_get_a_json_error_and_no_traceback(served, logs, raw):
+    status, headers, body = await exchange(served, raw)
+    assert 400 <= status < 500
+    assert headers["Content-Type"].startswith("application/json")
+    assert json.loads(body) == {"message": "malformed HTTP request" if status == 400 else "request header fields too large"}
+    assert logs.at_least(logging.WARNING) == [] and logs.tracebacks == []
+
+
+async def test_the_access_log_never_holds_a_token(served, api_on_served, logs):
+    user = await api_on_served.register()
+    token = user.token
+    async with aiohttp.ClientSession() as session:
+        await (await session.get(f"{served.url}/socket.io/", params={"EIO": "4", "transport": "polling", "token": token})).read()
+        await (await session.get(f"{served.url}/socket.io/?EIO=4&transport=polling&%74oken={token}")).read()
+        await (await session.get(f"{served.url}/api/users/me", headers={"Authorization": f"Bearer {token}",
+                                                                       "Referer": f"http://app/?token={token}"})).read()
+        await (await session.get(f"{served.url}/api/users/me?access_token={token}", headers=user.auth)).read()
+    await logs.wait_for(lambda r: r.name == "aiohttp.access" and "access_token" in r.getMessage())
+    lines = [r.getMessage() for r in logs.records if r.name == "aiohttp.access"]
+    assert len(lines) >= 5
+    assert not [line for line in lines if token in line or token.split(".")[2] in line]
+    assert sum("[redacted]" in line for line in lines) >= 4
+
+
+def test_the_log_formatter_redacts_tokens_in_messages_and_tracebacks():
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJl"
+    try:
+        raise ValueError(f"bad token {token}")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "GET /?token=%s Authorization: Bearer %s",
+                                   ("abc.def", "opaque-secret"), sys.exc_info())
+    line = RedactingFormatter("%(message)s").format(record)
+    assert token not in line and "abc.def" not in line and "opaque-secret" not in line
+    assert line.count("[redacted]") == 3
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("/x?token=a.b.c&y=1", "/x?token=[redacted]&y=1"), ("/x?TOKEN=abc", "/x?TOKEN=[redacted]"),
+     ("Authorization: Bearer abc", "Authorization: Bearer [redacted]"), ("eyJa.eyJb.c", "[redacted]"),
+     ("nothing secret", "nothing secret")],
+)
+def test_redact(text, expected):
+    assert redact(text) == expected
