@@ -27,8 +27,8 @@ class Sizes:
     idle_warmup_sockets: int
 
     # 4. login storm
-    storm_logins: int
-    storm_probes: int  # healthz probes in the no-storm baseline
+    storm_logins: int  # failed logins kept in flight by the attackers
+    storm_user_logins: int  # the real user's logins timed in each phase
 
     # 5. big data
     bigdata_tasks: int
@@ -58,8 +58,8 @@ FULL = Sizes(
     fanout_emits=50,
     idle_sockets=10_000,
     idle_warmup_sockets=100,
-    storm_logins=50,
-    storm_probes=300,
+    storm_logins=200,
+    storm_user_logins=20,
     bigdata_tasks=1_000_000,
     bigdata_users=1_000,
     bigdata_warmup_requests=10,
@@ -84,7 +84,7 @@ SMOKE = Sizes(
     idle_sockets=500,
     idle_warmup_sockets=20,
     storm_logins=8,
-    storm_probes=50,
+    storm_user_logins=3,
     bigdata_tasks=10_000,
     bigdata_users=100,
     bigdata_warmup_requests=2,

@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None, *, store: object | None = None)
         from .cluster.node import ClusterNode
 
         cluster = ClusterNode(settings)
-    services = Services.build(store, settings, login_limit=cluster.login_limit if cluster else None)
+    services = Services.build(store, settings, limiters=cluster.limiters if cluster else None)
     middlewares = [error_middleware]
     if settings.cors_origins:
         middlewares.insert(0, cors_middleware(settings.cors_origins))

@@ -62,8 +62,8 @@ class TooManyRequests(DomainError):
     status = 429
     default_message = "too many failed logins, try again later"
 
-    def __init__(self, retry_after: int):
-        super().__init__()
+    def __init__(self, retry_after: int, message: str | None = None):
+        super().__init__(message)
         self.retry_after = retry_after
 
 

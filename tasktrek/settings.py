@@ -84,6 +84,13 @@ class Settings:
     body_timeout_seconds: float = 10.0  # to receive a whole request body, from the first read
     login_max_failures: int = 10
     login_window_seconds: int = 15 * 60
+    login_max_failures_per_address: int = 100  # whatever the emails, in the same window
+    registrations_per_address: int = 20
+    registration_window_seconds: int = 60 * 60
+    # The bcrypt work queue (tasktrek.services.passwords); 0 workers = one per core.
+    bcrypt_workers: int = 0
+    bcrypt_max_waiting: int = 32
+    bcrypt_per_client: int = 2
     # How often a server looks for accounts disabled by `tasktrek users disable` (another
     # process) to close their sockets.
     disabled_poll_seconds: float = 2.0

@@ -11,7 +11,7 @@ import hashlib
 import secrets
 
 from ..errors import TooManyRequests
-from ..services.users import LoginLimiter
+from ..services.limits import MemoryLimiter
 from .connection import UNAVAILABLE
 
 # KEYS: the key. ARGV: window ms, max failures. → 0 if allowed, else ms until a failure expires.
@@ -37,7 +37,7 @@ class RedisLoginLimiter:
     then allows the limit on its own), so that logins never fail because of Redis."""
 
     def __init__(self, redis, prefix: str, max_failures: int, window_seconds: float) -> None:
-        self.fallback = LoginLimiter(max_failures, window_seconds)
+        self.fallback = MemoryLimiter(max_failures, window_seconds)
         self.redis = redis
         self.prefix = f"{prefix}login:"
         self.max_failures = max_failures

@@ -25,11 +25,13 @@ class ClusterNode:
         # No connection is made before the first command (in `lifespan`).
         self.redis = connection.connect(self.url, name=f"tasktrek-{self.node_id}")
         self.bus = StreamBus(self.redis, f"{self.prefix}bus", self.node_id, self._on_message)
-        self.login_limit = RedisLoginLimiter(
-            self.redis, self.prefix, settings.login_max_failures, settings.login_window_seconds
-        )
+        self._limiter = RedisLoginLimiter
         self.relay = None  # built for the gateway by `relay_for`
         self.presence = None  # built by the gateway through `make_presence`
+
+    def limiters(self, name: str, max_attempts: int, window_seconds: float):
+        """A login or sign-up limit counted for every node (the services' LimiterFactory)."""
+        return self._limiter(self.redis, f"{self.prefix}{name}:", max_attempts, window_seconds)
 
     async def _on_message(self, message) -> None:
         if self.relay is not None:

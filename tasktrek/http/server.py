@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import signal
 from http import HTTPStatus
 from typing import Callable
 from urllib.parse import urlencode
@@ -129,19 +130,21 @@ class Runner(web.AppRunner):
 
 def run(app: web.Application, *, host: str, port: int, shutdown_timeout: float,
         on_serving: Callable[[], None]) -> None:
-    """Serve `app` until SIGINT or SIGTERM, then shut down gracefully (like web.run_app)."""
+    """Serve `app` until SIGINT or SIGTERM, then shut down gracefully (as web.run_app does:
+    the app's on_shutdown closes sockets politely before anything is cancelled)."""
 
     async def serve() -> None:
-        runner = Runner(app, handle_signals=True, shutdown_timeout=shutdown_timeout)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        runner = Runner(app, shutdown_timeout=shutdown_timeout)
         await runner.setup()
         try:
             await web.TCPSite(runner, host, port).start()
             on_serving()
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await runner.cleanup()
 
-    try:
-        asyncio.run(serve())
-    except (web.GracefulExit, KeyboardInterrupt):
-        pass
+    asyncio.run(serve())

@@ -10,7 +10,8 @@ from .proxies import client_address
 
 async def register(request: web.Request) -> web.Response:
     body = request[BODY]
-    user, token = await request.app[SERVICES].users.register(body["name"], body["email"], body["password"])
+    users = request.app[SERVICES].users
+    user, token = await users.register(body["name"], body["email"], body["password"], client_address(request))
     return json_response({**user_summary(user), "token": token}, status=201)
 
 

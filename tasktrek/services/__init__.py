@@ -9,8 +9,9 @@ from ..settings import Settings
 from ..store import Store
 from .notifications import NotificationService
 from .recovery import RecoveryService
+from .limits import LimiterFactory, memory_limiters
 from .tasks import TaskFilter, TaskService
-from .users import FailedLoginLimit, UserService
+from .users import UserService
 
 __all__ = ["Services", "TaskFilter", "TaskService", "UserService", "NotificationService", "RecoveryService"]
 
@@ -24,13 +25,13 @@ class Services:
     events: EventPublisher
 
     @classmethod
-    def build(cls, store: Store, settings: Settings, *, login_limit: FailedLoginLimit | None = None) -> "Services":
-        """`login_limit`: where failed logins are counted (this process by default)."""
+    def build(cls, store: Store, settings: Settings, *, limiters: LimiterFactory | None = None) -> "Services":
+        """`limiters`: where login and sign-up attempts are counted (this process by default)."""
         events = EventPublisher()
         notifications = NotificationService(store, events)
         tasks = TaskService(store, events, notifications)
         return cls(
-            users=UserService(store, events, settings, limiter=login_limit),
+            users=UserService(store, events, settings, limiters=limiters or memory_limiters),
             tasks=tasks,
             notifications=notifications,
             recovery=RecoveryService(

@@ -3,83 +3,33 @@ and the operator's administration (create, set a password, disable)."""
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections import OrderedDict, deque
-from typing import Mapping, Protocol
+from typing import Mapping
 
 import bcrypt
 import jwt
 
 from ..domain import is_id, new_id, utcnow
-from ..errors import EmailTaken, Forbidden, NotFound, TooManyRequests, Unauthorized
+from ..errors import EmailTaken, Forbidden, NotFound, Unauthorized
 from ..events import EventPublisher, UserLoggedOut
 from ..records import User
 from ..settings import Settings
 from ..store import Store
+from .limits import LimiterFactory, memory_limiters
+from .passwords import PasswordWork, default_workers
 from .tokens import JWT_ALGORITHM, VerifiedTokens
 
 INVALID_CREDENTIALS = "invalid credentials"
 INVALID_TOKEN = "invalid token"
 ACCOUNT_DISABLED = "account disabled"
 MAX_PASSWORD_BYTES = 72  # bcrypt's limit
+LOCAL = "local"  # the client of work that no request asked for (start-up, the command line)
 CURRENT_HASH_PREFIX = b"$2b$"  # what bcrypt makes; bcryptjs (the Node service) made $2a$
-
-
-class FailedLoginLimit(Protocol):
-    """Where failed logins are counted: this process (`LoginLimiter`) or, in cluster mode,
-    Redis for every node (`tasktrek.cluster.limiter.RedisLoginLimiter`)."""
-
-    async def check(self, key: tuple[str, str]) -> None:
-        """Raise TooManyRequests when this key has used up its failures in the window."""
-
-    async def failed(self, key: tuple[str, str]) -> None: ...
-
-    async def succeeded(self, key: tuple[str, str]) -> None: ...
-
-
-class LoginLimiter:
-    """Counts failed logins per (email, client address) in a sliding window.
-
-    Bounded: at most `max_keys` keys are tracked, the least recently failed dropped first,
-    so a flood of distinct emails cannot grow memory without limit.
-    """
-
-    def __init__(self, max_failures: int, window_seconds: float, *, max_keys: int = 100_000, clock=time.monotonic):
-        self.max_failures = max_failures
-        self.window = window_seconds
-        self.max_keys = max_keys
-        self.clock = clock
-        self._failures: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
-
-    def _recent(self, key: tuple[str, str]) -> deque[float]:
-        failures = self._failures.get(key, deque())
-        horizon = self.clock() - self.window
-        while failures and failures[0] <= horizon:
-            failures.popleft()
-        return failures
-
-    async def check(self, key: tuple[str, str]) -> None:
-        """Raise TooManyRequests when this key has used up its failures in the window."""
-        failures = self._recent(key)
-        if len(failures) >= self.max_failures:
-            raise TooManyRequests(retry_after=max(1, int(failures[0] + self.window - self.clock()) + 1))
-
-    async def failed(self, key: tuple[str, str]) -> None:
-        failures = self._recent(key)
-        failures.append(self.clock())
-        self._failures[key] = failures
-        self._failures.move_to_end(key)
-        while len(self._failures) > self.max_keys:
-            self._failures.popitem(last=False)
-
-    async def succeeded(self, key: tuple[str, str]) -> None:
-        self._failures.pop(key, None)
 
 
 class UserService:
     def __init__(self, store: Store, events: EventPublisher, settings: Settings, *,
-                 limiter: FailedLoginLimit | None = None):
+                 limiters: LimiterFactory = memory_limiters):
         self.store = store
         self.events = events
         self.secret = settings.jwt_secret
@@ -87,26 +37,38 @@ class UserService:
         self.token_ttl = settings.token_ttl_seconds
         self.rounds = settings.bcrypt_rounds
         self.registration_open = settings.registration == "open"
-        self.limiter = limiter or LoginLimiter(settings.login_max_failures, settings.login_window_seconds)
+        window = settings.login_window_seconds
+        # Failed logins per (email, address), and per address whatever the email.
+        self.login_limit = limiters("login", settings.login_max_failures, window)
+        self.address_limit = limiters("login-address", settings.login_max_failures_per_address, window)
+        # Sign-ups per address (each costs a bcrypt hash and an account).
+        self.registration_limit = limiters(
+            "registration", settings.registrations_per_address, settings.registration_window_seconds
+        )
+        self.passwords = PasswordWork(
+            settings.bcrypt_workers or default_workers(),
+            max_waiting=settings.bcrypt_max_waiting,
+            per_client=settings.bcrypt_per_client,
+        )
         self._decoy_hash: bytes | None = None
 
-    # -- passwords, off the event loop ------------------------------------------------
+    # -- passwords, off the event loop, through the bcrypt work queue ------------------
 
-    async def _hash(self, password: str) -> bytes:
-        return await asyncio.to_thread(bcrypt.hashpw, password.encode(), bcrypt.gensalt(self.rounds))
+    async def _hash(self, password: str, client: str = LOCAL) -> bytes:
+        return await self.passwords.run(client, bcrypt.hashpw, password.encode(), bcrypt.gensalt(self.rounds))
 
     def _needs_rehash(self, hashed: bytes) -> bool:
         """True for a hash of another variant or cost than the configured one (e.g. an
         adopted bcryptjs $2a$10$ hash), replaced after the next successful login."""
         return not hashed.startswith(CURRENT_HASH_PREFIX) or hashed[4:6] != b"%02d" % self.rounds
 
-    async def _verify(self, password: str, hashed: bytes) -> bool:
+    async def _verify(self, password: str, hashed: bytes, client: str) -> bool:
         candidate = password.encode()
         if len(candidate) > MAX_PASSWORD_BYTES:
             # No stored password is this long; spend the same time and say no.
-            await asyncio.to_thread(bcrypt.checkpw, b"", hashed)
+            await self.passwords.run(client, bcrypt.checkpw, b"", hashed)
             return False
-        return await asyncio.to_thread(bcrypt.checkpw, candidate, hashed)
+        return await self.passwords.run(client, bcrypt.checkpw, candidate, hashed)
 
     async def prepare(self) -> None:
         """Make the decoy hash at start-up, so that even the first unknown-email login
@@ -157,14 +119,17 @@ class UserService:
 
     # -- use cases --------------------------------------------------------------------
 
-    async def register(self, name: str, email: str, password: str) -> tuple[User, str]:
-        """Self-service sign-up (POST /api/users), unless TASKTREK_REGISTRATION=closed."""
+    async def register(self, name: str, email: str, password: str, client: str = LOCAL) -> tuple[User, str]:
+        """Self-service sign-up (POST /api/users), unless TASKTREK_REGISTRATION=closed; a
+        limited number per client address in a window, taken or not."""
         if not self.registration_open:
             raise Forbidden("registration is closed")
-        user = await self.create(name, email, password)
+        await self.registration_limit.check((client,))
+        await self.registration_limit.failed((client,))  # every attempt counts
+        user = await self.create(name, email, password, client)
         return user, self.issue_token(user.id)
 
-    async def create(self, name: str, email: str, password: str) -> User:
+    async def create(self, name: str, email: str, password: str, client: str = LOCAL) -> User:
         """A new account, whether sign-ups are open or not (the operator's `tasktrek users create`)."""
         if await self.store.get_user_by_email(email) is not None:
             raise EmailTaken()
@@ -172,7 +137,7 @@ class UserService:
             id=new_id(),
             name=name,
             email=email,
-            password_hash=(await self._hash(password)).decode(),
+            password_hash=(await self._hash(password, client)).decode(),
             created_at=utcnow(),
         )
         await self.store.insert_user(user)  # raises EmailTaken on a race
@@ -180,17 +145,19 @@ class UserService:
 
     async def login(self, email: str, password: str, client: str) -> tuple[User, str]:
         key = (email, client)
-        await self.limiter.check(key)
+        await self.login_limit.check(key)
+        await self.address_limit.check((client,))
         user = await self.store.get_user_by_email(email)
         hashed = user.password_hash.encode() if user else await self._decoy()
-        if not await self._verify(password, hashed) or user is None:
-            await self.limiter.failed(key)
+        if not await self._verify(password, hashed, client) or user is None:
+            await self.login_limit.failed(key)
+            await self.address_limit.failed((client,))
             raise Unauthorized(INVALID_CREDENTIALS)
-        await self.limiter.succeeded(key)
+        await self.login_limit.succeeded(key)
         if user.disabled_at is not None:  # said only to whoever knows the password
             raise Forbidden(ACCOUNT_DISABLED)
         if self._needs_rehash(hashed):
-            await self.store.update_user(user.id, {"password_hash": (await self._hash(password)).decode()})
+            await self.store.update_user(user.id, {"password_hash": (await self._hash(password, client)).decode()})
         return user, self.issue_token(user.id)
 
     async def logout(self, user: User) -> None:

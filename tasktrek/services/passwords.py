@@ -1,0 +1,111 @@
+"""bcrypt off the event loop, in a bounded, fair work queue.
+
+One bcrypt check at the default cost is ~0.3 s of CPU. Run without a bound, a storm of
+failed logins shares the CPU with every real user's login, and all of them take as long
+as the whole storm. `PasswordWork` runs at most `workers` jobs at once (≈ the cores), keeps
+at most `max_waiting` waiting, lets no client address hold more than `per_client` of the
+places (waiting or running), and hands a freed worker to the addresses in turn. A job that
+finds no place is refused at once with 429 and a Retry-After estimated from the queue:
+a storm costs its sender fast refusals, not the other users their logins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import time
+from collections import Counter, OrderedDict, deque
+from typing import Callable, TypeVar
+
+from ..errors import TooManyRequests
+
+T = TypeVar("T")
+SERVER_BUSY = "too many logins in progress, try again later"
+INITIAL_JOB_SECONDS = 0.3  # bcrypt at cost 12, until measured
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+class PasswordWork:
+    def __init__(self, workers: int, max_waiting: int, per_client: int, clock: Callable[[], float] = time.monotonic):
+        self.workers = workers
+        self.max_waiting = max_waiting
+        self.per_client = per_client
+        self.clock = clock
+        self._running = 0
+        self._waiting: OrderedDict[str, deque[asyncio.Future[None]]] = OrderedDict()  # by client, in turn
+        self._waiting_count = 0
+        self._held: Counter[str] = Counter()  # places (waiting or running) per client
+        self._job_seconds = INITIAL_JOB_SECONDS  # a moving average, for Retry-After
+
+    async def run(self, client: str, job: Callable[..., T], *args) -> T:
+        """`job(*args)` in a worker thread once a worker is free for `client`; raises
+        TooManyRequests at once when there is no place for it."""
+        if self._held[client] >= self.per_client or (self._running >= self.workers and self._waiting_count >= self.max_waiting):
+            raise TooManyRequests(self.retry_after(), message=SERVER_BUSY)
+        self._held[client] += 1
+        try:
+            if self._running < self.workers and not self._waiting_count:
+                self._running += 1
+            else:
+                await self._wait_turn(client)
+            try:
+                started = self.clock()
+                result = await asyncio.to_thread(job, *args)
+                self._job_seconds += (self.clock() - started - self._job_seconds) / 8
+                return result
+            finally:
+                self._running -= 1
+                self._next()
+        finally:
+            self._held[client] -= 1
+            if not self._held[client]:
+                del self._held[client]
+
+    def retry_after(self) -> int:
+        """Seconds until a place is likely to be free."""
+        rounds = (self._waiting_count + 1) / self.workers
+        return max(1, math.ceil(rounds * self._job_seconds))
+
+    def stats(self) -> dict[str, int]:
+        return {"running": self._running, "waiting": self._waiting_count, "clients": len(self._held)}
+
+    async def _wait_turn(self, client: str) -> None:
+        turn = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(client, deque()).append(turn)
+        self._waiting_count += 1
+        try:
+            await turn  # _next() counted this job as running when it gave the turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():  # given the turn, then cancelled: pass it on
+                self._running -= 1
+                self._next()
+            else:
+                self._forget(client, turn)
+            raise
+
+    def _forget(self, client: str, turn: asyncio.Future) -> None:
+        queue = self._waiting.get(client)
+        if queue is not None and turn in queue:
+            queue.remove(turn)
+            self._waiting_count -= 1
+            if not queue:
+                del self._waiting[client]
+
+    def _next(self) -> None:
+        """Give free workers to waiting jobs, one client after another."""
+        while self._running < self.workers and self._waiting:
+            client, queue = next(iter(self._waiting.items()))
+            turn = queue.popleft()
+            self._waiting_count -= 1
+            if queue:
+                self._waiting.move_to_end(client)
+            else:
+                del self._waiting[client]
+            if turn.cancelled():  # its task is being cancelled and no longer wants the turn
+                continue
+            self._running += 1
+            turn.set_result(None)
