@@ -85,7 +85,7 @@ class Settings:
     login_max_failures: int = 10
     login_window_seconds: int = 15 * 60
     login_max_failures_per_address: int = 100  # whatever the emails, in the same window
-    registrations_per_address: int = 20
+    registrations_per_address: int = 50
     registration_window_seconds: int = 60 * 60
     # The bcrypt work queue (tasktrek.services.passwords); 0 workers = one per core.
     bcrypt_workers: int = 0

@@ -4,9 +4,11 @@ One bcrypt check at the default cost is ~0.3 s of CPU. Run without a bound, a st
 failed logins shares the CPU with every real user's login, and all of them take as long
 as the whole storm. `PasswordWork` runs at most `workers` jobs at once (≈ the cores), keeps
 at most `max_waiting` waiting, lets no client address hold more than `per_client` of the
-places (waiting or running), and hands a freed worker to the addresses in turn. A job that
-finds no place is refused at once with 429 and a Retry-After estimated from the queue:
-a storm costs its sender fast refusals, not the other users their logins.
+places (waiting or running), and hands a freed worker to the addresses in turn, those
+without a recent failed login first. A job that finds no place is refused at once with 429
+and a Retry-After estimated from the queue: a storm costs its sender fast refusals, not the
+other users their logins. A storm from many addresses fails at each of them, so the real
+users' logins still go first.
 """
 
 from __future__ import annotations
@@ -30,13 +32,18 @@ def default_workers() -> int:
 
 
 class PasswordWork:
-    def __init__(self, workers: int, max_waiting: int, per_client: int, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, workers: int, max_waiting: int, per_client: int, *, suspect_seconds: float = 15 * 60,
+                 max_suspects: int = 100_000, clock: Callable[[], float] = time.monotonic):
         self.workers = workers
         self.max_waiting = max_waiting
         self.per_client = per_client
+        self.suspect_seconds = suspect_seconds
+        self.max_suspects = max_suspects
         self.clock = clock
         self._running = 0
-        self._waiting: OrderedDict[str, deque[asyncio.Future[None]]] = OrderedDict()  # by client, in turn
+        # Waiting jobs by client, in turn: clients in good standing, then suspects.
+        self._lanes: tuple[OrderedDict[str, deque[asyncio.Future[None]]], ...] = (OrderedDict(), OrderedDict())
+        self._suspects: OrderedDict[str, float] = OrderedDict()  # client → when its last failure counts no more
         self._waiting_count = 0
         self._held: Counter[str] = Counter()  # places (waiting or running) per client
         self._job_seconds = INITIAL_JOB_SECONDS  # a moving average, for Retry-After
@@ -65,6 +72,23 @@ class PasswordWork:
             if not self._held[client]:
                 del self._held[client]
 
+    def failed(self, client: str) -> None:
+        """`client` just failed a login: its next jobs wait behind those of other clients."""
+        self._suspects[client] = self.clock() + self.suspect_seconds
+        self._suspects.move_to_end(client)
+        while len(self._suspects) > self.max_suspects:
+            self._suspects.popitem(last=False)
+
+    def succeeded(self, client: str) -> None:
+        self._suspects.pop(client, None)
+
+    def _lane(self, client: str) -> OrderedDict[str, deque[asyncio.Future[None]]]:
+        until = self._suspects.get(client)
+        if until is not None and until <= self.clock():
+            del self._suspects[client]
+            until = None
+        return self._lanes[until is not None]
+
     def retry_after(self) -> int:
         """Seconds until a place is likely to be free."""
         rounds = (self._waiting_count + 1) / self.workers
@@ -75,7 +99,8 @@ class PasswordWork:
 
     async def _wait_turn(self, client: str) -> None:
         turn = asyncio.get_running_loop().create_future()
-        self._waiting.setdefault(client, deque()).append(turn)
+        lane = self._lane(client)
+        lane.setdefault(client, deque()).append(turn)
         self._waiting_count += 1
         try:
             await turn  # _next() counted this job as running when it gave the turn
@@ -84,27 +109,28 @@ class PasswordWork:
                 self._running -= 1
                 self._next()
             else:
-                self._forget(client, turn)
+                self._forget(lane, client, turn)
             raise
 
-    def _forget(self, client: str, turn: asyncio.Future) -> None:
-        queue = self._waiting.get(client)
+    def _forget(self, lane: OrderedDict, client: str, turn: asyncio.Future) -> None:
+        queue = lane.get(client)
         if queue is not None and turn in queue:
             queue.remove(turn)
             self._waiting_count -= 1
             if not queue:
-                del self._waiting[client]
+                del lane[client]
 
     def _next(self) -> None:
-        """Give free workers to waiting jobs, one client after another."""
-        while self._running < self.workers and self._waiting:
-            client, queue = next(iter(self._waiting.items()))
+        """Give free workers to waiting jobs, one client after another, the lane of clients
+        in good standing first."""
+        while self._running < self.workers and (lane := next((q for q in self._lanes if q), None)) is not None:
+            client, queue = next(iter(lane.items()))
             turn = queue.popleft()
             self._waiting_count -= 1
             if queue:
-                self._waiting.move_to_end(client)
+                lane.move_to_end(client)
             else:
-                del self._waiting[client]
+                del lane[client]
             if turn.cancelled():  # its task is being cancelled and no longer wants the turn
                 continue
             self._running += 1

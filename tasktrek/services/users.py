@@ -10,7 +10,7 @@ import bcrypt
 import jwt
 
 from ..domain import is_id, new_id, utcnow
-from ..errors import EmailTaken, Forbidden, NotFound, Unauthorized
+from ..errors import EmailTaken, Forbidden, NotFound, TooManyRequests, Unauthorized
 from ..events import EventPublisher, UserLoggedOut
 from ..records import User
 from ..settings import Settings
@@ -22,6 +22,7 @@ from .tokens import JWT_ALGORITHM, VerifiedTokens
 INVALID_CREDENTIALS = "invalid credentials"
 INVALID_TOKEN = "invalid token"
 ACCOUNT_DISABLED = "account disabled"
+TOO_MANY_SIGNUPS = "too many sign-ups from this address, try again later"
 MAX_PASSWORD_BYTES = 72  # bcrypt's limit
 LOCAL = "local"  # the client of work that no request asked for (start-up, the command line)
 CURRENT_HASH_PREFIX = b"$2b$"  # what bcrypt makes; bcryptjs (the Node service) made $2a$
@@ -124,7 +125,10 @@ class UserService:
         limited number per client address in a window, taken or not."""
         if not self.registration_open:
             raise Forbidden("registration is closed")
-        await self.registration_limit.check((client,))
+        try:
+            await self.registration_limit.check((client,))
+        except TooManyRequests as exc:
+            raise TooManyRequests(exc.retry_after, message=TOO_MANY_SIGNUPS) from None
         await self.registration_limit.failed((client,))  # every attempt counts
         user = await self.create(name, email, password, client)
         return user, self.issue_token(user.id)
@@ -152,8 +156,10 @@ class UserService:
         if not await self._verify(password, hashed, client) or user is None:
             await self.login_limit.failed(key)
             await self.address_limit.failed((client,))
+            self.passwords.failed(client)
             raise Unauthorized(INVALID_CREDENTIALS)
         await self.login_limit.succeeded(key)
+        self.passwords.succeeded(client)
         if user.disabled_at is not None:  # said only to whoever knows the password
             raise Forbidden(ACCOUNT_DISABLED)
         if self._needs_rehash(hashed):

@@ -96,3 +96,34 @@ async def test_a_cancelled_waiter_gives_its_place_back():
     jobs.release.set()
     assert await running == "a"
     assert await work.run("b", jobs.job, "b again") == "b again"
+
+
+async def test_clients_that_just_failed_wait_behind_the_others():
+    work, jobs = PasswordWork(workers=1, max_waiting=10, per_client=2), Jobs()
+    running = asyncio.create_task(work.run("user", jobs.job, "first"))
+    await jobs.until_started(1)
+    for i in range(3):  # a storm from three addresses, each of which has failed already
+        work.failed(f"attacker{i}")
+    storm = [asyncio.create_task(work.run(f"attacker{i}", jobs.job, f"a{i}")) for i in range(3)]
+    await queued(work, 3)
+    user = asyncio.create_task(work.run("user", jobs.job, "u"))
+    await queued(work, 4)
+    jobs.release.set()
+    await asyncio.gather(running, user, *storm)
+    assert jobs.started[:2] == ["first", "u"]
+
+
+async def test_a_failure_stops_counting_after_its_time():
+    now = [0.0]
+    work, jobs = PasswordWork(workers=1, max_waiting=10, per_client=2, suspect_seconds=60, clock=lambda: now[0]), Jobs()
+    running = asyncio.create_task(work.run("x", jobs.job, "first"))
+    await jobs.until_started(1)
+    work.failed("old")
+    now[0] = 61.0
+    old = asyncio.create_task(work.run("old", jobs.job, "old"))
+    await queued(work, 1)
+    user = asyncio.create_task(work.run("user", jobs.job, "user"))
+    await queued(work, 2)
+    jobs.release.set()
+    await asyncio.gather(running, old, user)
+    assert jobs.started == ["first", "old", "user"]  # in turn: "old" is in good standing again
