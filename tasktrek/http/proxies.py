@@ -7,8 +7,6 @@ from typing import Iterable
 
 from aiohttp import web
 
-from .keys import SETTINGS
-
 Networks = tuple[IPv4Network | IPv6Network, ...]
 MAX_ADDRESS_CHARS = 64  # an untrusted entry is a key, not something to keep whole
 
@@ -18,6 +16,8 @@ def client_address(request: web.BaseRequest, trusted: Networks | None = None) ->
     trusted proxy, the nearest X-Forwarded-For entry not added by a trusted proxy.
     `trusted` defaults to the TaskTrek app's TASKTREK_TRUSTED_PROXIES."""
     if trusted is None:
+        from .keys import SETTINGS  # here: keys imports the real-time gateway, which uses this module
+
         trusted = request.app[SETTINGS].trusted_proxies
     return forwarded_client(request.remote, request.headers.getall("X-Forwarded-For", ()), trusted)
 

@@ -107,6 +107,9 @@ class EngineHandler(Protocol):
         """The transport is completely done with the socket (after `on_engine_close`); called
         exactly once, synchronously."""
 
+    def payload_limit(self, sock: "EngineSocket") -> int:
+        """Bytes the socket may send in one frame or polling body now."""
+
 
 class EngineSocket(ABC):
     transport_name = "abstract"

@@ -25,6 +25,7 @@ from aiohttp import hdrs, web
 
 from ..errors import StoreUnavailable
 from ..http.cors import ALLOW_HEADERS, allowed_origin, cors_headers
+from ..http.proxies import client_address
 from . import engineio as eio
 from . import polling
 from . import websocket
@@ -45,6 +46,7 @@ PREFLIGHT_METHODS = "GET, POST, OPTIONS"
 PREFLIGHT_MAX_AGE = "600"
 SHUTTING_DOWN = (eio.BAD_REQUEST[0], "Server shutting down")  # answered 503
 PRUNE_INTERVAL_SECONDS = 60.0  # how often old log entries and sessions are deleted (bounded)
+RETRY_AFTER_SECONDS = "1"  # when too many sockets are not connected to "/" yet
 
 
 def origin_refused(origins: tuple[str, ...], origin: str | None) -> bool:
@@ -162,8 +164,14 @@ class Gateway:
         serve = self._transports.get(query.get("transport", ""))
         if serve is None:
             return handshake_error(eio.UNKNOWN_TRANSPORT)
-        if self._closing and "sid" not in query:
-            return handshake_error(SHUTTING_DOWN, status=503)
+        if "sid" not in query:
+            if self._closing:
+                return handshake_error(SHUTTING_DOWN, status=503)
+            refusal = self.sessions.refusal(client_address(request))
+            if refusal is not None:
+                response = handshake_error((eio.BAD_REQUEST[0], refusal), status=429)
+                response.headers[hdrs.RETRY_AFTER] = RETRY_AFTER_SECONDS
+                return response
         return await serve(request, cors)
 
     async def _serve_polling(self, request: web.Request, cors: dict[str, str]) -> web.StreamResponse:
@@ -176,7 +184,7 @@ class Gateway:
 
     def _opened(self, engine: EngineSocket, request: web.BaseRequest) -> None:
         token = bearer_token(request.headers.get(hdrs.AUTHORIZATION)) or request.query.get("token") or None
-        self.sessions.opened(engine, token)
+        self.sessions.opened(engine, token, client_address(request))
 
     # --- lifecycle -----------------------------------------------------------------------
 

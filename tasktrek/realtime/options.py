@@ -14,6 +14,14 @@ class RealtimeOptions:
     ping_timeout: float = 20.0  # seconds a client has to answer a ping
     presence_grace: float = 5.0  # seconds before a user with no socket left is offline
     max_payload: int = engineio.DEFAULT_MAX_PAYLOAD  # bytes in one incoming frame
+    # Until a socket has connected to "/" with a good token: bytes in one incoming frame or
+    # polling body (a CONNECT with a token needs ~1 KiB). A WebSocket opened without a session
+    # keeps it for its life: aiohttp fixes a WebSocket's frame limit when it opens, and every
+    # client event fits (the largest, presence:get with 1000 ids, is ~27 KiB).
+    max_unauthenticated_payload: int = 64 * 1024
+    max_unauthenticated_per_address: int = 50  # sockets not (yet) connected to "/", per client address
+    max_unauthenticated: int = 1000  # ... and in total
+    max_sockets_per_user: int = 50  # connected sockets of one user (tabs, devices) on this node
     connect_timeout: float = 45.0  # seconds to connect to namespace "/" after the handshake
     close_timeout: float = 3.0  # seconds to wait for the client's close frame, then drop
     max_queue_packets: int = 1024  # outgoing frames queued for one socket before dropping it
@@ -38,6 +46,10 @@ class RealtimeOptions:
             body_timeout=float(settings.body_timeout_seconds),
         )
         return replace(base, **overrides)
+
+    @property
+    def unauthenticated_payload(self) -> int:
+        return min(self.max_unauthenticated_payload, self.max_payload)
 
     @property
     def socketio_limits(self) -> socketio.Limits:

@@ -187,9 +187,10 @@ class PollingEngineSocket(EngineSocket):
             return handshake_error(eio.BAD_REQUEST)
         self._reading = request
         try:
-            body = await request_body.read_body(request, limit=self.options.max_payload, timeout=self.options.body_timeout)
+            limit = self._handler.payload_limit(self)
+            body = await request_body.read_body(request, limit=limit, timeout=self.options.body_timeout)
         except PayloadTooLarge:
-            log.debug("socket %s: POST body larger than maxPayload; closing", self.sid)
+            log.debug("socket %s: POST body larger than %s bytes; closing", self.sid, limit)
             self.close(CloseReason.TRANSPORT_ERROR)
             return handshake_error(eio.BAD_REQUEST, status=PAYLOAD_TOO_LARGE)
         except (DomainError, request_body.ClientGone) as exc:  # malformed, unsupported encoding, too slow, gone
@@ -225,7 +226,7 @@ class PollingEngineSocket(EngineSocket):
         session until the WebSocket ends."""
         if self.state is not State.OPEN or self.carrier is not Carrier.POLLING:
             return handshake_error(eio.BAD_REQUEST)
-        ws = websocket.new_response(self.options)
+        ws = websocket.new_response(self.options, self._handler.payload_limit(self))
         if not ws.can_prepare(request).ok:
             return handshake_error(eio.BAD_REQUEST)
         await ws.prepare(request)

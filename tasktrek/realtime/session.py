@@ -22,7 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import Counter
 from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, TypeVar
 
 from ..errors import DomainError, StoreUnavailable, Unauthorized
@@ -49,6 +52,12 @@ UNKNOWN_EVENT = "unknown event"
 BAD_USER_IDS = "userIds must be a list of user ids"
 TOO_MANY_USER_IDS = "too many userIds"
 INTERNAL_ERROR = "internal error"
+TOKEN_EXPIRED = "token expired"
+TOKEN_REQUIRED = "token is required"
+OTHER_USER = "token is for another user"
+TOO_MANY_SOCKETS = "too many sockets for this user"
+TOO_MANY_FROM_ADDRESS = "too many unauthenticated connections from this address"
+TOO_MANY_UNAUTHENTICATED = "too many unauthenticated connections"
 
 # Why an Engine.IO socket closed, when its Socket.IO session is not kept for recovery: the
 # server ended it (a logout, a refusal) or the client broke the protocol.
@@ -58,6 +67,7 @@ UNRECOVERABLE = frozenset({CloseReason.SERVER_CLOSE, CloseReason.PARSE_ERROR})
 JOIN_TASK = "join:task"
 LEAVE_TASK = "leave:task"
 PRESENCE_GET = "presence:get"
+AUTH_REFRESH = "auth:refresh"
 
 # Server → client events sent by this layer.
 NOTIFICATION_COUNT = "notification:count"
@@ -67,11 +77,13 @@ PRESENCE_LIST = "presence:list"
 class Client:
     """One Socket.IO client: an Engine.IO socket and its connection to namespace "/"."""
 
-    __slots__ = ("engine", "fallback_token", "sid", "user_id", "connect_timer", "connecting", "session", "skip_through")
+    __slots__ = ("engine", "fallback_token", "address", "sid", "user_id", "connect_timer", "connecting", "session",
+                 "skip_through", "expiry")
 
-    def __init__(self, engine: EngineSocket, fallback_token: str | None) -> None:
+    def __init__(self, engine: EngineSocket, fallback_token: str | None, address: str) -> None:
         self.engine = engine
         self.fallback_token = fallback_token  # from the Authorization header or ?token=
+        self.address = address  # the client's
         self.sid: str | None = None  # the Socket.IO socket id, once connected to "/"
         self.user_id: str | None = None
         self.connect_timer: asyncio.TimerHandle | None = None
@@ -81,6 +93,7 @@ class Client:
         self.connecting = False
         self.session: SessionRecord | None = None  # opted into connection state recovery
         self.skip_through = 0  # logged events up to this offset were replayed (or were not its)
+        self.expiry: asyncio.TimerHandle | None = None  # when the token it connected with expires
 
     @property
     def connected(self) -> bool:
@@ -123,10 +136,13 @@ class Sessions:
         self._no_clients = asyncio.Event()
         self._no_clients.set()
         self._revocations = 0  # logouts and lost task accesses announced so far: see _ask
+        self._unauthenticated: Counter[str] = Counter()  # open sockets not connected to "/", by address
+        self._unauthenticated_total = 0
         self._handlers: dict[str, EventHandler] = {
             JOIN_TASK: self._join_task,
             LEAVE_TASK: self._leave_task,
             PRESENCE_GET: self._presence_get,
+            AUTH_REFRESH: self._refresh,
         }
 
     def engine(self, sid: str) -> EngineSocket | None:
@@ -134,9 +150,24 @@ class Sessions:
         client = self.clients.get(sid)
         return client.engine if client is not None else None
 
-    def opened(self, engine: EngineSocket, fallback_token: str | None) -> None:
+    def refusal(self, address: str) -> str | None:
+        """Why a new Engine.IO socket from `address` may not open now, or None."""
+        if self._unauthenticated[address] >= self.options.max_unauthenticated_per_address:
+            return TOO_MANY_FROM_ADDRESS
+        if self._unauthenticated_total >= self.options.max_unauthenticated:
+            return TOO_MANY_UNAUTHENTICATED
+        return None
+
+    def _count_unauthenticated(self, client: Client, change: int) -> None:
+        self._unauthenticated[client.address] += change
+        self._unauthenticated_total += change
+        if self._unauthenticated[client.address] <= 0:
+            del self._unauthenticated[client.address]
+
+    def opened(self, engine: EngineSocket, fallback_token: str | None, address: str) -> None:
         """A transport opened an Engine.IO socket: it has `connect_timeout` to connect to "/"."""
-        client = Client(engine, fallback_token)
+        client = Client(engine, fallback_token, address)
+        self._count_unauthenticated(client, +1)
         self.clients[engine.sid] = client
         self._no_clients.clear()
         self._start_connect_timer(client)
@@ -181,9 +212,16 @@ class Sessions:
         self._detach(client, recoverable=reason not in UNRECOVERABLE)
 
     def on_engine_finished(self, engine: EngineSocket) -> None:
-        self.clients.pop(engine.sid, None)
+        client = self.clients.pop(engine.sid, None)
+        if client is not None and not client.connected:
+            self._count_unauthenticated(client, -1)
         if not self.clients:
             self._no_clients.set()
+
+    def payload_limit(self, engine: EngineSocket) -> int:
+        client = self.clients.get(engine.sid)
+        connected = client is not None and client.connected
+        return self.options.max_payload if connected else self.options.unauthenticated_payload
 
     def _protocol_error(self, client: Client, why: str) -> None:
         log.debug("closing %r: %s", client, why)
@@ -224,7 +262,7 @@ class Sessions:
             return
         client.connecting = True
         try:
-            user = await self._ask(lambda: self.services.users.authenticate(token))
+            user, expires = await self._ask(lambda: self.services.users.authenticate_until(token))
         except Unauthorized:
             self._refuse(client, INVALID_TOKEN)
             return
@@ -251,11 +289,16 @@ class Sessions:
             if not client.engine.is_open:
                 return
         # From here to the rooms, nothing yields: see the module's docstring.
+        if len(self.broadcaster.members(user_room(user_id))) >= self.options.max_sockets_per_user:
+            self._refuse(client, TOO_MANY_SOCKETS)
+            return
         self._cancel_connect_timer(client)
+        self._count_unauthenticated(client, -1)
         client.sid = session.sid if session else new_sid()
         client.user_id = user_id
         client.session = session
         client.send(sio.connect(client.sid, pid=session.pid if session else None))
+        self._expire_at(client, expires)
         rooms = self.broadcaster.rooms
         rooms.join(client, user_room(user_id))
         if replay is not None:
@@ -286,6 +329,8 @@ class Sessions:
             return
         client.sid = None
         client.user_id = None
+        self._count_unauthenticated(client, +1)
+        self._cancel_expiry(client)
         left = self.broadcaster.rooms.leave_all(client)
         self.announcer.left(user_id)
         session, client.session = client.session, None
@@ -302,6 +347,43 @@ class Sessions:
             rooms = tuple(sorted(task_ids(self.broadcaster.rooms.rooms_of(client))))
             client.session = replace(client.session, rooms=rooms)
             self.background.spawn(self.recovery.save(client.session))
+
+    # --- token expiry --------------------------------------------------------------------
+
+    def _expire_at(self, client: Client, expires: float) -> None:
+        """Disconnect `client` when its token expires (`expires`: epoch seconds)."""
+        self._cancel_expiry(client)
+        delay = max(0.0, expires - time.time())
+        client.expiry = asyncio.get_running_loop().call_later(delay, self._token_expired, client)
+
+    def _cancel_expiry(self, client: Client) -> None:
+        if client.expiry is not None:
+            client.expiry.cancel()
+            client.expiry = None
+
+    def _token_expired(self, client: Client) -> None:
+        client.expiry = None
+        if client.connected:
+            log.debug("closing %r: token expired", client)
+            self._detach(client, recoverable=True)  # no event reaches it now; a fresh token may recover them
+            self._refuse(client, TOKEN_EXPIRED)
+
+    async def _refresh(self, client: Client, payload: Any) -> dict:
+        """`auth:refresh` `{"token"}`: the socket lives on until the new token expires."""
+        token = payload.get("token") if isinstance(payload, dict) else None
+        if not isinstance(token, str) or not token:
+            return {"ok": False, "message": TOKEN_REQUIRED}
+        user_id, sid = client.user_id, client.sid
+        try:
+            user, expires = await self._ask(lambda: self.services.users.authenticate_until(token))
+        except Unauthorized:
+            return {"ok": False, "message": INVALID_TOKEN}
+        if user["_id"] != user_id:
+            return {"ok": False, "message": OTHER_USER}
+        if client.sid != sid:  # disconnected meanwhile
+            return {"ok": False, "message": TOKEN_EXPIRED}
+        self._expire_at(client, expires)
+        return {"ok": True, "expiresAt": _iso(expires)}
 
     # --- client events -------------------------------------------------------------------
 
@@ -412,6 +494,10 @@ def _failure(exc: DomainError) -> str:
     """What a client is told of a service's refusal: its message, but never a store's own
     words."""
     return DATABASE_UNAVAILABLE if isinstance(exc, StoreUnavailable) else exc.message
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _task_id(payload: Any) -> str | None:

@@ -24,10 +24,11 @@ log = logging.getLogger(__name__)
 NAME = "websocket"
 
 
-def new_response(options: RealtimeOptions) -> web.WebSocketResponse:
-    """The server side of one WebSocket, with the gateway's limits."""
+def new_response(options: RealtimeOptions, max_frame: int) -> web.WebSocketResponse:
+    """The server side of one WebSocket, with the gateway's limits (`max_frame`: bytes in one
+    incoming frame, fixed while it is open)."""
     return web.WebSocketResponse(
-        max_msg_size=options.max_payload,
+        max_msg_size=max_frame,
         compress=False,
         autoping=True,
         autoclose=True,
@@ -166,7 +167,7 @@ async def serve(request: web.Request, handler: EngineHandler, options: RealtimeO
                 on_open) -> web.StreamResponse:
     """Handle one `GET /socket.io/?EIO=4&transport=websocket` request without a `sid` (an
     upgrade from polling is `polling.upgrade`)."""
-    ws = new_response(options)
+    ws = new_response(options, options.unauthenticated_payload)  # nobody has connected yet
     if not ws.can_prepare(request).ok:
         return handshake_error(eio.BAD_REQUEST)
     await ws.prepare(request)

@@ -109,6 +109,10 @@ class UserService:
         return user
 
     async def authenticate(self, token: str) -> User:
+        return (await self.authenticate_until(token))[0]
+
+    async def authenticate_until(self, token: str) -> tuple[User, float]:
+        """The user a token speaks for, and when the token expires (epoch seconds)."""
         try:
             claims = self.tokens.claims(token)
         except jwt.InvalidTokenError:
@@ -116,7 +120,7 @@ class UserService:
         user = await self.user_for_claims(claims)
         if user is None:
             raise Unauthorized(INVALID_TOKEN)
-        return user
+        return user, float(claims["exp"])
 
     # -- use cases --------------------------------------------------------------------
 

@@ -88,7 +88,7 @@ async def test_a_logout_while_the_token_is_checked_refuses_the_connect(harness, 
     """The server has found the token good; before the socket is in its user room (where a
     logout looks for sockets to disconnect) the user logs out. The connect is refused."""
     alice = await harness.register()
-    pause = Pause(harness.app[SERVICES].users, "authenticate")
+    pause = Pause(harness.app[SERVICES].users, "authenticate_until")
     client = await clients.new()
     connecting = asyncio.create_task(client.connect(alice.token))
     await pause.wait()
