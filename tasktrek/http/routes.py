@@ -77,7 +77,7 @@ class Route:
         if self.if_match:
             errors.append(412)
         if self.body:
-            errors.append(413)
+            errors += [408, 413, 415]  # body too slow, too large, in an encoding not accepted
         if self.touches_store:
             errors.append(503)
         return found | {status: out.ErrorSchema for status in errors if status not in found}
@@ -136,7 +136,8 @@ _USERS = dict(tag="users")
 
 ROUTES: tuple[Route | Static, ...] = (
     # Users
-    Route("POST", "/api/users", users.register, "register", "Register a user", {201: out.SessionSchema, 403: out.ErrorSchema, 409: out.ErrorSchema},
+    Route("POST", "/api/users", users.register, "register", "Register a user",
+          {201: out.SessionSchema, 403: out.ErrorSchema, 409: out.ErrorSchema, 429: out.ErrorSchema},
           body=inp.RegisterSchema, public=True,
           links={"LogIn": Link("login", request_body={"email": "$request.body#/email", "password": "$request.body#/password"})},
           **_USERS),
