@@ -378,7 +378,7 @@ class Sessions:
             user, expires = await self._ask(lambda: self.services.users.authenticate_until(token))
         except Unauthorized:
             return {"ok": False, "message": INVALID_TOKEN}
-        if user["_id"] != user_id:
+        if user.id != user_id:
             return {"ok": False, "message": OTHER_USER}
         if client.sid != sid:  # disconnected meanwhile
             return {"ok": False, "message": TOKEN_EXPIRED}
