@@ -23,8 +23,11 @@ from urllib.parse import urlencode
 from aiohttp import hdrs, web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_protocol import RequestHandler
+from multidict import MultiMapping
 
 from .io import error_response
+from .keys import SETTINGS
+from .proxies import Networks, forwarded_client
 
 REDACTED = "[redacted]"
 SECRET_PARAMS = frozenset({"token", "access_token"})
@@ -66,15 +69,23 @@ def _target(request: web.BaseRequest) -> str:
     return f"{request.path}?{urlencode(pairs, safe='[]/:,')}"
 
 
+def _forwarded_for(request: web.BaseRequest) -> tuple[str, ...]:
+    headers = request.headers  # a plain dict on a request aiohttp could not parse
+    return tuple(headers.getall(hdrs.X_FORWARDED_FOR, ())) if isinstance(headers, MultiMapping) else ()
+
+
 class AccessLogger(AbstractAccessLogger):
     """One line per request: client, request line, status, size, duration, referer, user
     agent. No token ever appears in it: a `token` query parameter and anything shaped like a
-    token or credential are redacted; the Authorization header is never logged."""
+    token or credential are redacted; the Authorization header is never logged. The client is
+    the one the login limit sees: X-Forwarded-For is believed only from `trusted` proxies."""
+
+    trusted: Networks = ()
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         version = request.version
         line = '%s "%s %s HTTP/%d.%d" %d %d %.1fms "%s" "%s"' % (
-            request.remote or "-",
+            forwarded_client(request.remote, _forwarded_for(request), self.trusted),
             request.method,
             _target(request),
             version.major,
@@ -114,7 +125,9 @@ class Runner(web.AppRunner):
     """An AppRunner whose connections answer aiohttp's own errors as JSON."""
 
     def __init__(self, app: web.Application, **kwargs) -> None:
-        kwargs.setdefault("access_log_class", AccessLogger)
+        # aiohttp instantiates the logger class itself: the app's proxies travel on a subclass.
+        trusted = app[SETTINGS].trusted_proxies if SETTINGS in app else ()
+        kwargs.setdefault("access_log_class", type("AccessLogger", (AccessLogger,), {"trusted": trusted}))
         super().__init__(app, **kwargs)
 
     async def _make_server(self) -> web.Server:

@@ -6,11 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from dataclasses import replace
+from ipaddress import ip_network
 
 import aiohttp
 import pytest
+from aiohttp import web
 
-from tasktrek.http.server import RedactingFormatter, redact
+from tasktrek import create_app
+
+from tasktrek.http.server import RedactingFormatter, Runner, redact
 
 
 async def exchange(served, raw: bytes) -> tuple[int, dict, bytes]:
@@ -61,6 +66,22 @@ async def test_the_access_log_never_holds_a_token(served, api_on_served, logs):
     assert len(lines) >= 5
     assert not [line for line in lines if token in line or token.split(".")[2] in line]
     assert sum("[redacted]" in line for line in lines) >= 4
+
+
+@pytest.mark.parametrize("trusted, logged", [((), "127.0.0.1"), ((ip_network("127.0.0.0/8"),), "203.0.113.7")])
+async def test_the_access_log_believes_x_forwarded_for_only_from_trusted_proxies(settings, logs, trusted, logged):
+    runner = Runner(create_app(replace(settings, trusted_proxies=trusted)))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        async with aiohttp.ClientSession() as session:
+            await (await session.get(f"http://{host}:{port}/healthz", headers={"X-Forwarded-For": "203.0.113.7"})).read()
+        record = await logs.wait_for(lambda r: r.name == "aiohttp.access" and "/healthz" in r.getMessage())
+    finally:
+        await runner.cleanup()
+    assert record.getMessage().startswith(f"{logged} ")
 
 
 def test_the_log_formatter_redacts_tokens_in_messages_and_tracebacks():
