@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from tests.realtime.clients import JsDriver
-from tests.realtime.test_recovery import assert_offsets_follow, changes_while_away, described, logged
+from tests.realtime.test_recovery import assert_recovered_with_what_it_missed, changes_while_away, logged
 
 from .sticky import StickyProxy
 
@@ -45,13 +45,7 @@ async def test_a_client_of_a_killed_node_recovers_on_a_live_one(cluster, aiohttp
         await client.reconnect()  # a new session: the proxy finds a down and takes b
 
         assert proxy.opened == [a.name, b.name]
-        assert client.recovered is True and client.sid == sid
-        for _ in range(3):
-            await client.event("notification:new")
-        await client.barrier()
-        replayed = logged(client.frames)[len(seen):]
-        assert described(replayed) == expected
-        assert_offsets_follow(replayed, after=seen[-1][1][-1])
+        await assert_recovered_with_what_it_missed(client, sid, expected, seen)
         await b.set_status(owner, task["_id"], "todo")  # and live events follow, from the live node
         assert (await client.event("task:updated"))["status"] == "todo"
     finally:

@@ -51,6 +51,18 @@ def assert_offsets_follow(frames: list[tuple[str, list]], after: str | None = No
     assert numbers == sorted(set(numbers)), offsets
 
 
+async def assert_recovered_with_what_it_missed(client, sid: str, expected: list, seen: list = ()) -> None:
+    """Same session, then exactly the three changes' events it missed, in order, with offsets
+    following the last one it had `seen`."""
+    assert client.recovered is True and client.sid == sid
+    for _ in range(3):
+        await client.event("notification:new")
+    await client.barrier()
+    replayed = logged(client.frames)[len(seen):]
+    assert described(replayed) == expected
+    assert_offsets_follow(replayed, after=seen[-1][1][-1] if seen else None)
+
+
 @pytest.fixture(params=[["polling"], ["websocket"]], ids=["polling", "websocket"])
 def transports(request):
     return request.param
@@ -99,12 +111,7 @@ async def test_a_client_that_saw_no_event_gets_everything_it_missed(harness, js_
     await client.drop()
     expected = await changes_while_away(harness, owner, task)
     await client.reconnect()
-    assert client.recovered is True and client.sid == sid
-    for _ in range(3):
-        await client.event("notification:new")
-    await client.barrier()
-    assert described(logged(client.frames)) == expected
-    assert_offsets_follow(logged(client.frames))
+    await assert_recovered_with_what_it_missed(client, sid, expected)
 
 
 async def test_recovery_is_refused_past_the_window(harness, js_driver, scene):

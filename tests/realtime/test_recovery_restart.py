@@ -16,7 +16,7 @@ from tasktrek.store import SessionRecord, SqliteStore
 from tests.cluster.nodes import SECRET, NodeProcess
 
 from .conftest import make_settings
-from .test_recovery import assert_offsets_follow, changes_while_away, described, logged, recovering
+from .test_recovery import assert_recovered_with_what_it_missed, changes_while_away, logged, recovering
 
 
 class ServerProcess(NodeProcess):
@@ -70,13 +70,7 @@ async def test_recovery_across_a_sigkill_restart(server, js_driver, transports):
     expected = await changes_while_away(server, owner, task)
     await client.reconnect()
 
-    assert client.recovered is True and client.sid == sid
-    for _ in range(3):
-        await client.event("notification:new")
-    await client.barrier()
-    replayed = logged(client.frames)[len(seen):]
-    assert described(replayed) == expected
-    assert_offsets_follow(replayed, after=seen[-1][1][-1])
+    await assert_recovered_with_what_it_missed(client, sid, expected, seen)
 
 
 async def test_sessions_cut_by_a_crash_are_marked_dropped_once_a_late_database_answers(tmp_path, aiohttp_client):
