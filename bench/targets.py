@@ -22,6 +22,7 @@ SERVER_LOG_LEVEL = "WARNING"  # no per-request access log, on TaskTrek as on the
 INHERITED_CONFIG = ("TASKTREK_", "PORT", "MONGO_URI", "JWT_SECRET")  # ignored from our own environment
 NODE_PEER = REPO / "bench" / "node" / "server.js"
 SETUP_CONCURRENCY = 32
+SOCKET_CAP = 1_000_000
 
 TASKTREK, FLOOR, PYTHON_SOCKETIO, NODE_SOCKETIO = "TaskTrek", "aiohttp floor", "python-socketio", "node socket.io"
 FLOOR_BYTES = "aiohttp floor, precomputed bytes"
@@ -48,6 +49,10 @@ class Context:
             "TASKTREK_DATABASE_URL": f"sqlite:///{db_path.resolve()}",  # absolute: sqlite:////...
             "TASKTREK_JWT_SECRET": BENCH_SECRET,
             "TASKTREK_LOG_LEVEL": SERVER_LOG_LEVEL,
+            # Thousands of sockets of one user from one address are the workloads themselves
+            # (the peers have no such caps).
+            **{f"TASKTREK_{cap}": str(SOCKET_CAP) for cap in
+               ("MAX_SOCKETS_PER_USER", "MAX_UNAUTHENTICATED_PER_ADDRESS", "MAX_UNAUTHENTICATED_SOCKETS")},
         }
         if bcrypt_rounds is not None:
             env["TASKTREK_BCRYPT_ROUNDS"] = str(bcrypt_rounds)

@@ -70,6 +70,10 @@ class Settings:
     ping_timeout_seconds: float = 20.0
     recovery_window_seconds: float = 600.0  # 0 turns connection state recovery off
     recovery_max_events: int = 1000  # the most missed events one recovery replays
+    # Socket caps (docs/security.md); raised by load tests that open thousands of sockets.
+    max_sockets_per_user: int = 50  # connected sockets of one user on one node
+    max_unauthenticated_per_address: int = 50  # sockets not (yet) connected to "/", per address
+    max_unauthenticated_sockets: int = 1000  # ... and in total
     cors_origins: tuple[str, ...] = ()
     log_level: str = "INFO"
     # Cluster mode (docs/scaling.md): unset → one process, and redis is never imported.
@@ -135,6 +139,10 @@ class Settings:
             values["recovery_window_seconds"] = _number(v, "TASKTREK_RECOVERY_WINDOW_SECONDS", float, minimum=0)
         if (v := pick("TASKTREK_RECOVERY_MAX_EVENTS")) is not None:
             values["recovery_max_events"] = _number(v, "TASKTREK_RECOVERY_MAX_EVENTS", int, minimum=1)
+        for name in ("max_sockets_per_user", "max_unauthenticated_per_address", "max_unauthenticated_sockets"):
+            variable = "TASKTREK_" + name.upper()
+            if (v := pick(variable)) is not None:
+                values[name] = _number(v, variable, int, minimum=1)
         if (v := pick("TASKTREK_CORS_ORIGINS")) is not None:
             values["cors_origins"] = tuple(o.strip() for o in v.split(",") if o.strip())
         if (v := pick("TASKTREK_LOG_LEVEL")) is not None:

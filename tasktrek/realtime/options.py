@@ -44,6 +44,9 @@ class RealtimeOptions:
             cors_origins=tuple(settings.cors_origins),
             sid_prefix=f"{settings.node_name}." if settings.node_name else "",
             body_timeout=float(settings.body_timeout_seconds),
+            max_sockets_per_user=settings.max_sockets_per_user,
+            max_unauthenticated_per_address=settings.max_unauthenticated_per_address,
+            max_unauthenticated=settings.max_unauthenticated_sockets,
         )
         return replace(base, **overrides)
 

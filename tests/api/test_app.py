@@ -44,6 +44,9 @@ def test_settings_from_environment():
     assert (s.port, s.database_url, s.jwt_secret, s.bcrypt_rounds, s.presence_grace_seconds, s.log_level) == (8080, "mongodb://db/x", "k" * 32, 10, 0, "DEBUG")
     assert s.cors_origins == ("https://a.example", "https://b.example")
     assert Settings.from_env({"PORT": "1", "TASKTREK_PORT": "2"}).port == 2
+    caps = Settings.from_env({"TASKTREK_MAX_SOCKETS_PER_USER": "5000", "TASKTREK_MAX_UNAUTHENTICATED_PER_ADDRESS": "7",
+                              "TASKTREK_MAX_UNAUTHENTICATED_SOCKETS": "9"})
+    assert (caps.max_sockets_per_user, caps.max_unauthenticated_per_address, caps.max_unauthenticated_sockets) == (5000, 7, 9)
     assert Settings.from_env({}) == Settings()
 
 
@@ -51,7 +54,7 @@ def test_settings_from_environment():
     "env",
     [{"TASKTREK_PORT": "eighty"}, {"TASKTREK_PORT": "70000"}, {"TASKTREK_DATABASE_URL": "postgres://x"},
      {"TASKTREK_JWT_SECRET": "short"}, {"TASKTREK_BCRYPT_ROUNDS": "3"}, {"TASKTREK_LOG_LEVEL": "LOUD"},
-     {"TASKTREK_PING_INTERVAL_SECONDS": "-1"}],
+     {"TASKTREK_PING_INTERVAL_SECONDS": "-1"}, {"TASKTREK_MAX_SOCKETS_PER_USER": "0"}],
 )
 def test_bad_settings_are_refused(env):
     with pytest.raises(ConfigError):

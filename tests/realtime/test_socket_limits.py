@@ -35,7 +35,7 @@ async def test_a_big_polling_body_before_connect_is_413_and_after_connect_is_rea
 
 
 async def test_unauthenticated_sockets_per_address_are_capped(make_harness):
-    harness = await make_harness(options={"max_unauthenticated_per_address": 2})
+    harness = await make_harness(max_unauthenticated_per_address=2)
     alice = await harness.register()
     waiting = [await RawSocket.open(harness.session, harness.ws_url()) for _ in range(2)]
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
@@ -49,7 +49,7 @@ async def test_unauthenticated_sockets_per_address_are_capped(make_harness):
 
 
 async def test_unauthenticated_sockets_in_total_are_capped(make_harness):
-    harness = await make_harness(options={"max_unauthenticated": 1})
+    harness = await make_harness(max_unauthenticated_sockets=1)
     waiting = await RawSocket.open(harness.session, harness.ws_url())
     async with harness.session.get(harness.polling_url()) as resp:
         assert resp.status == 429 and resp.headers["Retry-After"] == "1"
@@ -58,7 +58,7 @@ async def test_unauthenticated_sockets_in_total_are_capped(make_harness):
 
 
 async def test_sockets_per_user_are_capped(make_harness):
-    harness = await make_harness(options={"max_sockets_per_user": 2})
+    harness = await make_harness(max_sockets_per_user=2)
     alice, bob = await harness.register(), await harness.register()
     tabs = [await RawSocket.open(harness.session, harness.ws_url()) for _ in range(2)]
     for tab in tabs:
