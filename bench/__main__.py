@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import subprocess
 import sys
 import tempfile
 import time
@@ -14,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .config import FULL, SMOKE
-from .procs import CpuWatch, install_cleanup, place_processes
+from .procs import REPO, CpuWatch, install_cleanup, place_processes
 from .report import RESULTS_DIR, Outcome, table, write_results
 from .targets import Context
 from .verdicts import judge, verdict_table
@@ -31,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, same code paths (under a minute)")
     parser.add_argument("--only", nargs="+", choices=WORKLOADS, default=list(WORKLOADS), metavar="NAME",
                         help=f"run only these workloads ({', '.join(WORKLOADS)})")
+    parser.add_argument("--baseline", metavar="GIT-REF",
+                        help="also run the TaskTrek of this commit in the REST and fan-out workloads (before/after in one run)")
     args = parser.parse_args(argv)
     sizes = SMOKE if args.smoke else FULL
 
@@ -41,8 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     for note in placement.notes:
         print(f"note: {note}")
     with tempfile.TemporaryDirectory(prefix="tasktrek-bench-") as workdir:
+        baseline = _export(args.baseline, Path(workdir) / "baseline") if args.baseline else None
         try:
-            outcomes = asyncio.run(_run_all(Context(sizes, placement, Path(workdir)), args.only))
+            outcomes = asyncio.run(_run_all(Context(sizes, placement, Path(workdir), baseline), args.only))
         except KeyboardInterrupt:
             print("\ninterrupted: no results written")
             return 130
@@ -59,6 +63,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nworkloads: {len(outcomes) - len(failed)} ok, {len(failed)} failed, in {time.monotonic() - clock_start:.1f} s; "
           f"results: {path}")
     return 1 if failed else 0
+
+
+def _export(ref: str, into: Path) -> Path:
+    """The source tree of commit `ref`, for the baseline server."""
+    into.mkdir()
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "tasktrek"], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    print(f"baseline: TaskTrek of {ref} ({_describe(ref)})")
+    return into
+
+
+def _describe(ref: str) -> str:
+    return subprocess.run(["git", "-C", str(REPO), "log", "-1", "--format=%h %s", ref], capture_output=True,
+                          text=True).stdout.strip()[:80]
 
 
 async def _run_all(ctx: Context, names: list[str]) -> list[Outcome]:

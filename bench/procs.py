@@ -111,8 +111,9 @@ class Server:
     """One server process on 127.0.0.1:`port`, answering `ready_path` once it serves."""
 
     def __init__(self, name: str, argv: list[str], *, port: int, log_dir: Path, placement: Placement,
-                 env: Mapping[str, str] | None = None, ready_path: str = "/healthz"):
+                 env: Mapping[str, str] | None = None, ready_path: str = "/healthz", cwd: Path = REPO):
         self.name = name
+        self.cwd = cwd
         self.argv = placement.server_prefix + argv
         self.pin_in_child = None if placement.server_prefix else placement.server_cpu
         self.port = port
@@ -130,7 +131,7 @@ class Server:
     def start(self) -> None:
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                self.argv, cwd=REPO, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
+                self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, preexec_fn=_child_setup(self.pin_in_child),
             )
         _live.add(self)

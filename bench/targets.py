@@ -25,6 +25,7 @@ SETUP_CONCURRENCY = 32
 SOCKET_CAP = 1_000_000
 
 TASKTREK, FLOOR, PYTHON_SOCKETIO, NODE_SOCKETIO = "TaskTrek", "aiohttp floor", "python-socketio", "node socket.io"
+BASELINE = "TaskTrek before"  # the --baseline source tree, as a peer
 FLOOR_BYTES = "aiohttp floor, precomputed bytes"
 
 
@@ -33,16 +34,18 @@ class Context:
     sizes: Sizes
     placement: Placement
     workdir: Path
+    baseline: Path | None = None  # an earlier TaskTrek's source tree (--baseline), run beside ours
 
-    def _server(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Server:
+    def _server(self, name: str, argv: list[str], env: dict[str, str] | None = None, cwd: Path = REPO) -> Server:
         port = free_port()
         return Server(name, argv + ["--port", str(port)], port=port, log_dir=self.workdir,
-                      placement=self.placement, env=env)
+                      placement=self.placement, env=env, cwd=cwd)
 
     def tasktrek(self, *, db_path: Path | None = None, bcrypt_rounds: int | None = SETUP_BCRYPT_ROUNDS,
-                 cluster: dict[str, str] | None = None) -> Server:
+                 cluster: dict[str, str] | None = None, baseline: bool = False) -> Server:
         """TaskTrek on SQLite (a fresh file unless `db_path`); `bcrypt_rounds=None`: the default cost;
-        `cluster`: the TASKTREK_ variables of a cluster node (Redis URL, prefix, node name)."""
+        `cluster`: the TASKTREK_ variables of a cluster node (Redis URL, prefix, node name);
+        `baseline`: the earlier TaskTrek of --baseline (run from its tree, which Python imports first)."""
         db_path = db_path or self.workdir / f"tasktrek-{uuid.uuid4().hex[:8]}.db"
         env = {k: v for k, v in os.environ.items() if not k.startswith(INHERITED_CONFIG)}
         env |= {
@@ -57,6 +60,8 @@ class Context:
         if bcrypt_rounds is not None:
             env["TASKTREK_BCRYPT_ROUNDS"] = str(bcrypt_rounds)
         env |= cluster or {}
+        if baseline:
+            return self._server(BASELINE, [sys.executable, "-m", "tasktrek"], env, cwd=self.baseline)
         return self._server(TASKTREK, [sys.executable, "-m", "tasktrek"], env)
 
     def floor(self, bodies: Path) -> Server:

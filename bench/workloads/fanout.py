@@ -19,7 +19,7 @@ from ..nodeclient import NodeSockets, now_ns
 from ..procs import Server, running
 from ..report import Outcome
 from ..stats import latency_summary, median_of, ratio, rounded
-from ..targets import NODE_SOCKETIO, PYTHON_SOCKETIO, TASKTREK, Context, new_task, register
+from ..targets import BASELINE, NODE_SOCKETIO, PYTHON_SOCKETIO, TASKTREK, Context, new_task, register
 
 EVENT = "task:updated"
 PEER_USER = "bench-user"
@@ -39,6 +39,10 @@ async def run(ctx: Context) -> Outcome:
             async with running(ctx.tasktrek()) as server:
                 trigger, task_id, token, payload = await _tasktrek_trigger(session, server)
                 results[TASKTREK] = await _measure(ctx, session, server, sockets, token, task_id, trigger)
+            if ctx.baseline:
+                async with running(ctx.tasktrek(baseline=True)) as server:
+                    trigger, before_task, token, _ = await _tasktrek_trigger(session, server)
+                    results[BASELINE] = await _measure(ctx, session, server, sockets, token, before_task, trigger)
             for name, make in ((PYTHON_SOCKETIO, ctx.python_socketio), (NODE_SOCKETIO, ctx.node_socketio)):
                 async with running(make()) as server:
                     trigger = _peer_trigger(session, server, task_id, payload)

@@ -14,7 +14,7 @@ from ..procs import Server, running
 from ..report import Outcome
 from ..stats import latency_summary, median_of, ratio, rounded
 from ..peers.floor import PRECOMPUTED_PREFIX
-from ..targets import FLOOR, FLOOR_BYTES, TASKTREK, Context, create_tasks, new_task, register
+from ..targets import BASELINE, FLOOR, FLOOR_BYTES, TASKTREK, Account, Context, create_tasks, new_task, register
 
 LIST_PATH = "/api/tasks?limit=10"
 ROUTES = {  # label → (method, path, expected status)
@@ -30,10 +30,12 @@ async def run(ctx: Context) -> Outcome:
     sizes = ctx.sizes
     outcome = Outcome("rest", f"1. REST at concurrency {sizes.rest_concurrency}, {sizes.rest_tasks} tasks present "
                               f"(median of {sizes.repetitions} x {sizes.rest_duration_s:g} s)", COLUMNS)
-    async with running(ctx.tasktrek()) as tasktrek, http_session() as setup:
-        lister = await register(setup, tasktrek.url, "lister")
-        creator = await register(setup, tasktrek.url, "creator")  # a second user: listing keeps its count
-        await create_tasks(setup, tasktrek.url, lister.token, sizes.rest_tasks)
+    async with running(ctx.tasktrek()) as tasktrek, http_session() as setup, contextlib.AsyncExitStack() as stack:
+        lister, creator = await _populate(setup, tasktrek, sizes)
+        servers = {TASKTREK: (tasktrek, lister, creator)}
+        if ctx.baseline:
+            before = await stack.enter_async_context(running(ctx.tasktrek(baseline=True)))
+            servers[BASELINE] = (before, *await _populate(setup, before, sizes))
         bodies = {
             "list": await call(setup, "GET", tasktrek.url + LIST_PATH, token=lister.token),
             "created": await call(setup, "POST", tasktrek.url + "/api/tasks", token=creator.token,
@@ -44,13 +46,22 @@ async def run(ctx: Context) -> Outcome:
         async with running(ctx.floor(bodies_path)) as floor:
             for label, (method, path, status) in ROUTES.items():
                 targets = {  # name → (server, path, token)
-                    TASKTREK: (tasktrek, path, lister.token if method == "GET" else creator.token),
-                    FLOOR: (floor, path, FLOOR_TOKEN),
+                    name: (server, path, (lister if method == "GET" else creator).token)
+                    for name, (server, lister, creator) in servers.items()
                 }
+                targets[FLOOR] = (floor, path, FLOOR_TOKEN)
                 if method == "GET":
                     targets[FLOOR_BYTES] = (floor, PRECOMPUTED_PREFIX + path, FLOOR_TOKEN)
                 _tabulate(outcome, label, *await _measure(sizes, method, status, targets))
     return outcome
+
+
+async def _populate(setup, server: Server, sizes: Sizes) -> tuple[Account, Account]:
+    """The listed user with its tasks, and a second user who creates (the list keeps its count)."""
+    lister = await register(setup, server.url, "lister")
+    creator = await register(setup, server.url, "creator")
+    await create_tasks(setup, server.url, lister.token, sizes.rest_tasks)
+    return lister, creator
 
 
 async def _measure(sizes: Sizes, method: str, status: int, targets: dict[str, tuple[Server, str, str]]
@@ -89,7 +100,8 @@ def _tabulate(outcome: Outcome, label: str, runs: dict[str, list[LoadResult]], b
         outcome.samples.setdefault(label, {})[name] = [rounded(r.latencies_ms) for r in results]
     ours = medians[TASKTREK]
     for floor_name, key, shown in ((FLOOR, "tasktrek_over_floor", "floor"),
-                                   (FLOOR_BYTES, "tasktrek_over_bytes_floor", "bytes floor")):
+                                   (FLOOR_BYTES, "tasktrek_over_bytes_floor", "bytes floor"),
+                                   (BASELINE, "tasktrek_over_before", "before")):
         if floor_name not in medians:
             continue
         floor = medians[floor_name]

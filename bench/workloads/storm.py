@@ -71,7 +71,9 @@ async def _phase(server: Server, email: str, user_logins: int, *, attackers: int
     stay in flight from `addresses` addresses."""
     done = asyncio.Event()
     counts = {"attempts": 0, 401: 0, 429: 0}
-    sessions = [_session_from(attacker_address(i)) for i in range(addresses)]
+    # An attacker waits as long as it takes: a suspect's attempt may queue behind every real
+    # login for longer than a real client's request timeout.
+    sessions = [_session_from(attacker_address(i), timeout_s=STORM_TIMEOUT_S) for i in range(addresses)]
     user = _session_from(USER_ADDRESS)
     probe_session = http_session()
     try:
@@ -113,9 +115,9 @@ async def _login_patiently(session: aiohttp.ClientSession, server: Server, email
             await asyncio.sleep(int(resp.headers["Retry-After"]))
 
 
-def _session_from(address: str) -> aiohttp.ClientSession:
+def _session_from(address: str, timeout_s: float = REQUEST_TIMEOUT_S) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, local_addr=(address, 0)),
-                                 timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S))
+                                 timeout=aiohttp.ClientTimeout(total=timeout_s))
 
 
 async def _attack(session: aiohttp.ClientSession, server: Server, counts: dict, done: asyncio.Event) -> None:
