@@ -16,6 +16,7 @@ class Sizes:
     rest_warmup_s: float
     rest_duration_s: float  # per repetition, per target, per route
     rest_max_requests: int  # per repetition: the count bound beside the time bound
+    rest_latency_concurrency: int  # the latency phase: a few clients, so that queueing does not dominate
 
     # 2. fan-out
     fanout_sockets: tuple[int, ...]
@@ -53,6 +54,7 @@ FULL = Sizes(
     rest_warmup_s=2.0,
     rest_duration_s=5.0,
     rest_max_requests=200_000,
+    rest_latency_concurrency=4,
     fanout_sockets=(100, 1_000),
     fanout_warmup_emits=10,
     fanout_emits=50,
@@ -78,6 +80,7 @@ SMOKE = Sizes(
     rest_warmup_s=0.2,
     rest_duration_s=0.5,
     rest_max_requests=5_000,
+    rest_latency_concurrency=4,
     fanout_sockets=(50,),
     fanout_warmup_emits=3,
     fanout_emits=50,

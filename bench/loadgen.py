@@ -76,6 +76,39 @@ def request_maker(session: aiohttp.ClientSession, method: str, url: str, *, toke
     return send
 
 
+def edit_maker(session: aiohttp.ClientSession, base_url: str, task_ids: list[str], *, token: str
+               ) -> Callable[[], Awaitable[int | None]]:
+    """`PUT /api/tasks/<id>` that really changes something every time: each call edits the
+    next of `task_ids` in turn with a title no earlier call used. Returns the body's size, or
+    None unless 200."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    counter = itertools.count()
+
+    async def send() -> int | None:
+        n = next(counter)
+        url = f"{base_url}/api/tasks/{task_ids[n % len(task_ids)]}"
+        async with session.put(url, data=b'{"title":"Edited %d"}' % n, headers=headers) as resp:
+            size = len(await resp.read())
+            return size if resp.status == 200 else None
+
+    return send
+
+
+def in_turn(*sends: Callable[[], Awaitable[int | None]]) -> Callable[[], Awaitable[int | None]]:
+    """One call sends each request after the previous one is answered (a write, then a read
+    that must see it); returns the last one's size, or None when any failed."""
+
+    async def send() -> int | None:
+        size = None
+        for one in sends:
+            size = await one()
+            if size is None:
+                return None
+        return size
+
+    return send
+
+
 async def closed_loop(send: Callable[[], Awaitable[int | None]], server: Server, *, concurrency: int,
                       duration_s: float, max_requests: int) -> LoadResult:
     """`concurrency` workers each send one request after another until `duration_s` has

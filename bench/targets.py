@@ -99,11 +99,12 @@ def new_task(i: int) -> dict:
             "priority": ("low", "medium", "high")[i % 3]}
 
 
-async def create_tasks(session: aiohttp.ClientSession, base_url: str, token: str, count: int) -> None:
+async def create_tasks(session: aiohttp.ClientSession, base_url: str, token: str, count: int) -> list[str]:
+    """`count` new tasks of the token's user; returns their ids."""
     gate = asyncio.Semaphore(SETUP_CONCURRENCY)
 
-    async def one(i: int) -> None:
+    async def one(i: int) -> str:
         async with gate:
-            await call(session, "POST", base_url + "/api/tasks", token=token, body=new_task(i), expect=201)
+            return (await call(session, "POST", base_url + "/api/tasks", token=token, body=new_task(i), expect=201))["_id"]
 
-    await asyncio.gather(*(one(i) for i in range(count)))
+    return list(await asyncio.gather(*(one(i) for i in range(count))))
