@@ -46,6 +46,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("TASKTREK_MAX_UNAUTHENTICATED_SOCKETS", "1000", "sockets not yet connected with a token, in total"),
     ("TASKTREK_CORS_ORIGINS", "(none)", "comma-separated origins scheme://host[:port] allowed from browsers, or *"),
     ("TASKTREK_LOG_LEVEL", "INFO", "logging level"),
+    ("TASKTREK_ACCESS_LOG", "on", "off: no line per HTTP request (tokens are always redacted from it)"),
     ("TASKTREK_REGISTRATION", "open", "closed: POST /api/users answers 403; use `tasktrek users create`"),
     ("TASKTREK_TRUSTED_PROXIES", "(none)",
      "comma-separated addresses or CIDR blocks of reverse proxies whose X-Forwarded-For is believed"),
@@ -57,6 +58,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
 )
 
 REGISTRATION_MODES = ("open", "closed")
+SWITCHES = {"on": True, "off": False}
 NODE_NAME = re.compile(r"[A-Za-z0-9-]{1,32}")
 
 
@@ -79,6 +81,7 @@ class Settings:
     max_unauthenticated_sockets: int = 1000  # ... and in total
     cors_origins: tuple[str, ...] = ()
     log_level: str = "INFO"
+    access_log: bool = True  # one INFO line per HTTP request (logged only when INFO is enabled)
     # Cluster mode (docs/scaling.md): unset → one process, and redis is never imported.
     redis_url: str | None = None
     redis_prefix: str = DEFAULT_REDIS_PREFIX  # key prefix, so that deployments can share a Redis
@@ -150,6 +153,10 @@ class Settings:
             values["cors_origins"] = tuple(o.strip() for o in v.split(",") if o.strip())
         if (v := pick("TASKTREK_LOG_LEVEL")) is not None:
             values["log_level"] = v.upper()
+        if (v := pick("TASKTREK_ACCESS_LOG")) is not None:
+            if v.strip().lower() not in SWITCHES:
+                raise ConfigError(f"TASKTREK_ACCESS_LOG: expected on or off, got {v!r}")
+            values["access_log"] = SWITCHES[v.strip().lower()]
         if (v := pick("TASKTREK_REDIS_URL")) is not None:
             values["redis_url"] = v
         if (v := pick("TASKTREK_REDIS_PREFIX")) is not None:

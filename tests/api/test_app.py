@@ -48,6 +48,7 @@ def test_settings_from_environment():
                               "TASKTREK_MAX_UNAUTHENTICATED_SOCKETS": "9"})
     assert (caps.max_sockets_per_user, caps.max_unauthenticated_per_address, caps.max_unauthenticated_sockets) == (5000, 7, 9)
     assert Settings.from_env({}) == Settings()
+    assert [Settings.from_env({"TASKTREK_ACCESS_LOG": v}).access_log for v in ("off", "ON", "on")] == [False, True, True]
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from tasktrek import create_app
 
-from tasktrek.http.server import RedactingFormatter, Runner, redact
+from tasktrek.http.server import AccessLogger, RedactingFormatter, Runner, redact
 
 
 async def exchange(served, raw: bytes) -> tuple[int, dict, bytes]:
@@ -82,6 +82,45 @@ async def test_the_access_log_believes_x_forwarded_for_only_from_trusted_proxies
     finally:
         await runner.cleanup()
     assert record.getMessage().startswith(f"{logged} ")
+
+
+async def _served_lines(app, logs, *paths: str) -> list[str]:
+    """The access log's lines for `paths`, requested one after another on one connection:
+    aiohttp logs a request before it handles the next one from the same connection, so every
+    path but the last is in (or would be) when this returns."""
+    runner = Runner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
+            for path in paths:
+                await (await session.get(f"http://{host}:{port}{path}")).read()
+    finally:
+        await runner.cleanup()
+    return [r.getMessage() for r in logs.records if r.name == "aiohttp.access"]
+
+
+async def test_the_access_log_can_be_turned_off(settings, logs):
+    assert await _served_lines(create_app(replace(settings, access_log=False)), logs, "/healthz", "/readyz") == []
+
+
+async def test_the_access_log_is_not_formatted_when_info_is_not_logged(settings, logs):
+    access = logging.getLogger("aiohttp.access")
+    access.setLevel(logging.WARNING)
+    try:
+        lines = await _served_lines(create_app(settings), logs, "/healthz", "/readyz")
+        assert AccessLogger(access, "").enabled is False
+    finally:
+        access.setLevel(logging.NOTSET)
+    assert lines == []
+    assert AccessLogger(access, "").enabled is True
+
+
+async def test_the_access_log_has_a_line_per_request_by_default(settings, logs):
+    lines = await _served_lines(create_app(settings), logs, "/healthz", "/readyz", "/healthz")
+    assert [line.split('"')[1] for line in lines[:2]] == ["GET /healthz HTTP/1.1", "GET /readyz HTTP/1.1"]
 
 
 def test_the_log_formatter_redacts_tokens_in_messages_and_tracebacks():

@@ -35,6 +35,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
         ({"TASKTREK_REGISTRATION": "invite-only"}, "TASKTREK_REGISTRATION: expected open or closed"),
         ({"PORT": "http"}, "PORT: not a number"),
         ({"TASKTREK_LOG_LEVEL": "LOUD"}, "TASKTREK_LOG_LEVEL: unknown level"),
+        ({"TASKTREK_ACCESS_LOG": "sometimes"}, "TASKTREK_ACCESS_LOG: expected on or off"),
     ],
 )
 def test_a_bad_value_stops_start_up_with_one_line_naming_the_variable_set(workdir, env, expected):
