@@ -38,10 +38,37 @@ def to_ms(value: datetime) -> datetime:
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
+ISO_LENGTH = len("2026-11-23T22:14:05.123Z")
+
+
+class StoredInstant(datetime):
+    """An instant read back from storage that keeps the text it was stored as, when that
+    text is exactly what `iso` makes of it: rendering it again is a look-up, not parsing and
+    formatting (a list page renders 30-40 of them). Otherwise an ordinary UTC datetime;
+    values derived from it (`replace`, arithmetic) do not keep the text."""
+
+    __slots__ = ("text",)
+
+    @classmethod
+    def parse(cls, text: str) -> datetime:
+        """`text` (ISO 8601) as an aware datetime; a `StoredInstant` when it is in `iso`'s form."""
+        if len(text) == ISO_LENGTH and text[10] == "T" and text[19] == "." and text[-1] == "Z":
+            instant = cls.fromisoformat(text)
+            instant.text = text
+            return instant
+        return datetime.fromisoformat(text)
+
+
 def iso(value: datetime | None) -> str | None:
     """ISO 8601 UTC with milliseconds and Z, e.g. 2026-11-23T22:14:05.123Z."""
     if value is None:
         return None
-    v = to_ms(value)
-    # Formatted by hand: strftime("%Y") does not zero-pad years before 1000 on glibc.
-    return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond // 1000:03d}Z"
+    if type(value) is StoredInstant:
+        try:
+            return value.text
+        except AttributeError:  # derived from a stored instant: formatted below
+            pass
+    v = value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    # isoformat (not strftime: "%Y" does not zero-pad years before 1000 on glibc) truncates
+    # to milliseconds, as `to_ms` does; in UTC it ends with "+00:00".
+    return v.isoformat(timespec="milliseconds")[:-6] + "Z"

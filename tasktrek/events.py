@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Union
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,12 @@ class LogEntry:
         return user_id in self.users or any(task in task_ids for task in self.tasks)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
+        # Spelled out rather than dataclasses.asdict, which deep-copies the payload first
+        # (~30 µs of every write); the same keys in the same order, so the same text.
+        return json.dumps({
+            "event": self.event, "payload": self.payload, "users": self.users, "tasks": self.tasks,
+            "leaving": self.leaving, "gained": self.gained, "offset": self.offset, "at": self.at,
+        }, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> "LogEntry":

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from ..domain import iso
+from ..domain import StoredInstant, iso
 from ..errors import EmailTaken, IncompatibleDatabase, StoreUnavailable
 from ..events import LogEntry, offset_number
 from ..records import Notification, Task, User
@@ -155,7 +155,7 @@ def _from_row(kind: type, row: sqlite3.Row):
         if name in TASK_INDEX_FIELDS:
             continue
         if name in _DATETIME_COLUMNS and value is not None:
-            value = datetime.fromisoformat(value)  # the Z makes it aware UTC
+            value = StoredInstant.parse(value)  # the Z makes it aware UTC; rendering it reuses the text
         elif name in _BOOLEAN_COLUMNS:
             value = bool(value)
         elif name == "data":

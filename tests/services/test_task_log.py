@@ -62,3 +62,23 @@ async def test_a_change_that_changes_nothing_logs_nothing(core):
     await services.tasks.assign(owner, task.id, None)
     assert [e.event for e in await store.events_after("0", 100)] == ["task:created"]
     assert len(published) == 1
+
+
+async def test_log_entries_are_written_as_dataclasses_asdict_would_write_them(core):
+    """LogEntry.to_json spells its fields out (asdict deep-copies): the slow twin's text."""
+    import json
+    from dataclasses import asdict, fields
+
+    from tasktrek.events import LogEntry
+
+    services, store, published = core
+    owner, _ = await services.users.register("Owner", "owner@example.com", "correct horse")
+    other, _ = await services.users.register("Other", "other@example.com", "correct horse")
+    task = await services.tasks.create(owner, {"title": "Tâche </script> \u2028", "assigned_to": other.id})
+    await services.tasks.assign(owner, task.id, None)
+    entries = [item for item in published if isinstance(item, LogEntry)]
+    assert len(entries) >= 4
+    for entry in entries + [LogEntry("task:created", {"nested": {"list": [1, None, "é"]}}, at=1.5)]:
+        assert entry.to_json() == json.dumps(asdict(entry), separators=(",", ":"))
+        assert list(json.loads(entry.to_json())) == [f.name for f in fields(LogEntry)]
+        assert LogEntry.from_json(entry.to_json()) == entry
