@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import hdrs, web
 
 ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
-ALLOW_HEADERS = "Authorization, Content-Type, If-Match"
+ALLOW_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match"
 EXPOSE_HEADERS = "ETag, Retry-After, X-Request-Id"
 
 

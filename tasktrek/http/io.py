@@ -13,9 +13,18 @@ from . import body as request_body
 from .keys import SETTINGS
 
 
+def json_text(data: Any) -> str:
+    """The JSON of every answer: UTF-8 characters as they are, no spaces."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
 def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return web.Response(text=body, status=status, headers=headers, content_type="application/json")
+    return web.Response(text=json_text(data), status=status, headers=headers, content_type="application/json")
+
+
+def encoded_json_response(body: bytes, headers: Mapping[str, str] | None = None) -> web.Response:
+    """A 200 with `body`, `json_text` already encoded as UTF-8: the same answer as `json_response`."""
+    return web.Response(body=body, headers=headers, content_type="application/json", charset="utf-8")
 
 
 def error_response(status: int, message: str, errors: dict | None = None, headers=None) -> web.Response:
@@ -66,3 +75,25 @@ def load_query(request: web.Request, schema: Schema) -> dict:
     if repeated:
         raise ValidationFailed(f"invalid query: {', '.join(repeated)}", errors={k: ["Given more than once."] for k in repeated})
     return load(schema, dict(request.query), "query")
+
+
+class ParsedQueries:
+    """One route's query strings as its schema parsed them. The same query string always
+    parses the same way (the schemas depend on nothing else), and clients repeat theirs
+    (`limit=10`): a repeat is a look-up instead of marshmallow's ~30 µs. Only valid strings
+    are kept; an invalid one is parsed, and refused, every time."""
+
+    def __init__(self, schema: Schema, max_entries: int = 256) -> None:
+        self.schema = schema
+        self.max_entries = max_entries
+        self._parsed: dict[str, dict] = {}
+
+    def load(self, request: web.Request) -> dict:
+        raw = request.query_string
+        parsed = self._parsed.get(raw)
+        if parsed is None:
+            parsed = load_query(request, self.schema)
+            if len(self._parsed) >= self.max_entries:
+                del self._parsed[next(iter(self._parsed))]  # the oldest
+            self._parsed[raw] = parsed
+        return dict(parsed)  # the handler's own copy (the values are immutable)

@@ -16,6 +16,17 @@ from .schemas import ID_PATTERN
 
 BEARER = "bearer"
 ETAG = {"description": 'The task\'s version, quoted: "<version>".', "schema": {"type": "string", "pattern": '^"[0-9]+"$'}}
+BODY_ETAG = {
+    "description": "A digest of this exact answer's body, quoted: send it back in If-None-Match to get 304 while the answer is the same.",
+    "schema": {"type": "string", "pattern": '^"[0-9a-f]{16}"$'},
+}
+IF_NONE_MATCH = {
+    "in": "header",
+    "name": "If-None-Match",
+    "required": False,
+    "description": "ETags of answers the client holds (comma-separated, or *): 304 without a body when the answer would be one of them.",
+    "schema": {"type": "string"},
+}
 RETRY_AFTER = {"description": "Seconds to wait before trying again.", "schema": {"type": "string", "pattern": "^[0-9]+$"}}
 IF_MATCH = {
     "in": "header",
@@ -91,6 +102,8 @@ def _operation(route) -> dict:
         parameters.append({"in": "query", "schema": route.query})
     if route.if_match:
         parameters.append(IF_MATCH)
+    if route.not_modified:
+        parameters.append(IF_NONE_MATCH)
     operation = {
         "operationId": route.operation_id,
         "summary": route.summary,
@@ -116,6 +129,8 @@ def _response(route, status: int, schema) -> dict:
     response: dict = {"description": HTTPStatus(status).phrase}
     if schema is not None:
         response["content"] = {"application/json": {"schema": schema}}
+    if status < 400 and route.not_modified:
+        response["headers"] = {"ETag": BODY_ETAG}
     if status < 300:
         if route.etag:
             response["headers"] = {"ETag": ETAG}

@@ -25,7 +25,7 @@ from . import board, docs, health, notifications, tasks, users
 from . import responses as out
 from . import schemas as inp
 from .auth import authenticate
-from .io import load_body, load_query
+from .io import ParsedQueries, load_body
 from .keys import BODY, DOCUMENTS, QUERY, USER
 from .openapi import Documents
 
@@ -61,12 +61,16 @@ class Route:
     tag: str = ""
     if_match: bool = False  # honours If-Match (412 when stale)
     etag: bool = False  # the answer carries ETag: "<version>"
+    # The answer carries ETag: a digest of its body, and If-None-Match naming it gets 304.
+    not_modified: bool = False
     links: Mapping[str, Link] = field(default_factory=dict)  # on the success answer
     touches_store: bool = True
 
     def statuses(self) -> dict[int, type[Schema] | None]:
         """Every status this route may answer, with its body schema."""
         found = dict(self.responses)
+        if self.not_modified:
+            found[304] = None
         errors = []
         if self.body or self.query:
             errors.append(400)
@@ -151,7 +155,7 @@ ROUTES: tuple[Route | Static, ...] = (
     Route("POST", "/api/tasks", tasks.create, "createTask", "Create a task", {201: out.TaskSchema, 400: out.ErrorSchema},
           body=inp.TaskCreateSchema, etag=True, links=_task_links(), **_TASKS),
     Route("GET", "/api/tasks", tasks.list_tasks, "listTasks", "List visible tasks", {200: out.TaskPageSchema},
-          query=inp.TaskListSchema, links={"GetTask": Link("getTask", {"id": "$response.body#/tasks/0/_id"})}, **_TASKS),
+          query=inp.TaskListSchema, not_modified=True, links={"GetTask": Link("getTask", {"id": "$response.body#/tasks/0/_id"})}, **_TASKS),
     Route("GET", "/api/tasks/{id}", tasks.get, "getTask", "Read a task", **_ONE_TASK, **_TASKS),
     Route("PUT", "/api/tasks/{id}", tasks.update, "updateTask", "Change a task's fields", _CHANGED_TASK,
           body=inp.TaskUpdateSchema, if_match=True, etag=True, links=_task_links(), **_TASKS),
@@ -204,15 +208,15 @@ def setup_routes(app: web.Application, table=ROUTES) -> None:
 def _endpoint(route: Route) -> Handler:
     """The route's handler behind its checks: the token (unless public), then the query
     and the body, parsed with the route's schemas into `request[QUERY]`, `request[BODY]`."""
-    query_schema = route.query() if route.query else None
+    queries = ParsedQueries(route.query()) if route.query else None
     body_schema = route.body() if route.body else None
     handler = route.handler
 
     async def endpoint(request: web.Request) -> web.StreamResponse:
         if not route.public:
             request[USER] = await authenticate(request)
-        if query_schema is not None:
-            request[QUERY] = load_query(request, query_schema)
+        if queries is not None:
+            request[QUERY] = queries.load(request)
         if body_schema is not None:
             request[BODY] = await load_body(request, body_schema)
         return await handler(request)

@@ -22,6 +22,7 @@ from ..store import ChangeSet, Store, TaskQuery, TaskUpdate
 from ..views import task_json
 from .access import Route, is_visible, route
 from .notifications import NotificationService, publish_logged
+from .reads import PageCache, TaskPage
 
 EDITABLE_FIELDS = ("title", "description", "priority", "due_date")
 CAS_ATTEMPTS = 5
@@ -84,6 +85,9 @@ class TaskService:
         # Writers to one task queue up in this process; compare-and-set still guards
         # against writers in other processes sharing the database.
         self._task_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        # List pages per user, dropped by the log entries naming the user (reads.py); only
+        # with a store that tells the log's newest offset at once.
+        self.pages = PageCache(store) if PageCache.supported(store) else None
 
     # -- reading ----------------------------------------------------------------------
 
@@ -96,7 +100,10 @@ class TaskService:
     async def get(self, user: User, task_id: str) -> Task:
         return await self._visible(user.id, task_id)
 
-    async def page(self, user: User, wanted: TaskFilter) -> dict:
+    async def page(self, user: User, wanted: TaskFilter) -> TaskPage:
+        epoch = await self.pages.caught_up() if self.pages is not None else None
+        if epoch is not None and (kept := self.pages.get(user.id, wanted)) is not None:
+            return kept
         me = user.id
         query = TaskQuery(
             deleted=wanted.deleted,
@@ -115,7 +122,10 @@ class TaskService:
         )
         contradictory = wanted.scope == "assigned" and wanted.assigned_to not in (None, me)
         tasks, total = ([], 0) if contradictory else await self.store.find_tasks(query)
-        return {"page": wanted.page, "limit": wanted.limit, "total": total, "tasks": tasks}
+        page = TaskPage(wanted.page, wanted.limit, total, tuple(tasks))
+        if epoch is not None:
+            self.pages.put(me, wanted, page, epoch)
+        return page
 
     async def can_join_room(self, user_id: str, task_id: str) -> bool:
         try:

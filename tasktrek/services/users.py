@@ -17,6 +17,7 @@ from ..settings import Settings
 from ..store import Store
 from .limits import LimiterFactory, memory_limiters
 from .passwords import PasswordWork, default_workers
+from .reads import UserRecords
 from .tokens import JWT_ALGORITHM, VerifiedTokens
 
 INVALID_CREDENTIALS = "invalid credentials"
@@ -35,6 +36,8 @@ class UserService:
         self.events = events
         self.secret = settings.jwt_secret
         self.tokens = VerifiedTokens(settings.jwt_secret)
+        # Token users' records, kept while nothing was committed since (reads.py).
+        self.records = UserRecords(store) if UserRecords.supported(store) else None
         self.token_ttl = settings.token_ttl_seconds
         self.rounds = settings.bcrypt_rounds
         self.registration_open = settings.registration == "open"
@@ -100,7 +103,7 @@ class UserService:
             return None
         if "exp" not in claims:
             return None
-        user = await self.store.get_user(user_id)
+        user = await (self.records.get(user_id) if self.records is not None else self.store.get_user(user_id))
         if user is None or user.disabled_at is not None:
             return None
         revoked_at = user.tokens_revoked_at

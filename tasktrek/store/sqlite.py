@@ -251,6 +251,7 @@ class SqliteStore:
         # else's statement may run on it (it would join, and roll back with, that transaction).
         self._lock = asyncio.Lock()
         self._transaction: asyncio.Task | None = None  # the task whose transaction is open
+        self._probe: sqlite3.Connection | None = None  # read-only, used on the event loop: see latest_offset_now
 
     # plumbing: every statement goes through these, so every error is translated
 
@@ -335,7 +336,17 @@ class SqliteStore:
         except BaseException:
             await db.close()
             raise
+        self._probe = self._open_probe()
         self._db = db  # only now: requests meanwhile are answered 503, never see a half-made schema
+
+    def _open_probe(self) -> sqlite3.Connection | None:
+        # Never waits for a lock (timeout 0): busy is answered as unavailable, and the caller
+        # takes the slow path, as it does without a probe. Only the event loop's thread uses it.
+        try:
+            return sqlite3.connect(f"{self.path.absolute().as_uri()}?mode=ro", uri=True, timeout=0,
+                                   isolation_level=None, check_same_thread=False)
+        except sqlite3.Error:
+            return None
 
     async def _migrate(self, db: aiosqlite.Connection) -> None:
         await self._execute("BEGIN IMMEDIATE", db=db)  # a second process starting now waits, then sees our work
@@ -368,6 +379,9 @@ class SqliteStore:
             )
 
     async def close(self) -> None:
+        if self._probe is not None:
+            probe, self._probe = self._probe, None
+            probe.close()
         if self._db is not None:
             db, self._db = self._db, None
             await db.close()
@@ -529,6 +543,30 @@ class SqliteStore:
     async def latest_offset(self) -> str:
         row = await self._fetchone("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
         return "0" if row is None else str(row["seq"])
+
+    def latest_offset_now(self) -> int:
+        """The log's newest offset (0 while empty), read synchronously from its one-row
+        counter on a read-only connection: a few microseconds, for the read cache to check
+        on every use (services/reads.py). Raises StoreUnavailable rather than wait."""
+        if self._probe is None:
+            raise StoreUnavailable()
+        try:
+            row = self._probe.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable() from exc
+        return 0 if row is None else row[0]
+
+    def data_version_now(self) -> int:
+        """SQLite's `PRAGMA data_version` on the read-only connection: it changes whenever any
+        other connection (this store's own included, and every other process) committed since
+        it was last read. For the user cache (services/reads.py); raises StoreUnavailable
+        rather than wait."""
+        if self._probe is None:
+            raise StoreUnavailable()
+        try:
+            return self._probe.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise StoreUnavailable() from exc
 
     async def events_after(self, offset: str, limit: int) -> list[LogEntry]:
         rows = await self._fetchall(

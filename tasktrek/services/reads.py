@@ -1,0 +1,176 @@
+"""Reads kept between requests, each dropped exactly when a change may alter it: list pages
+per user (`PageCache`), and user records (`UserRecords`).
+
+A user's list page (`GET /api/tasks`, any filter) can only change when a task the user could
+see before or can see after changes: every such change writes a log entry naming that user
+(`LogEntry.users`: owner and assignee, before and after, so also whoever lost the task) in
+the same transaction (`Store.apply`), with consecutive offsets in commit order. The cache
+reads the log itself, so it hears of changes made by this process, by another node of a
+cluster and by any other process on the same database alike, with no delay:
+
+- before answering from the cache, it asks the store for the log's newest offset (a store
+  that can tell it at once: SQLite's `latest_offset_now`); if entries were written since the
+  last look, it reads them and drops the pages of every user they name (a gap or a long run
+  of entries drops everything);
+- a page read from the database is kept only if no entry was taken in while it was being
+  read (`epoch`), so a page read before a change is never kept after that change was taken in.
+
+Every request is answered from a page that reflects every change committed before it
+arrived.
+
+User records (the token's user, loaded by every authenticated request to check revocation and
+disabling) are kept while *nothing at all* was committed to the database since they were read:
+SQLite's `PRAGMA data_version` changes with every commit by any connection, this process's
+own writes and other processes' (another node, `tasktrek users disable`) alike. A logout or a
+disable is a commit, so the very next request loads the record again and is refused; the
+checks themselves still run on every request.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Hashable
+
+from ..errors import StoreUnavailable
+from ..events import offset_number
+from ..records import Task, User
+
+MAX_PAGES = 2048  # about 12 MB of pages with their rendered bodies; the least recently used go first
+MAX_USERS = 4096  # user records kept; the least recently used go first
+MAX_CATCH_UP = 1000  # more entries than this since the last look: drop everything instead of reading them
+
+
+@dataclass(slots=True)
+class TaskPage:
+    """One page of a user's task list and the total of matches. Shared by every request
+    the cache answers with it: never changed, except `rendered`, where the HTTP layer keeps
+    its rendering of the page (the same for every request) so that a page is rendered once."""
+
+    page: int
+    limit: int
+    total: int
+    tasks: tuple[Task, ...]
+    rendered: Any = None
+
+
+class PageCache:
+    def __init__(self, store, *, max_pages: int = MAX_PAGES, max_catch_up: int = MAX_CATCH_UP) -> None:
+        """`store` must have `latest_offset_now()` (see `supported`)."""
+        self.store = store
+        self.max_pages = max_pages
+        self.max_catch_up = max_catch_up
+        self._pages: OrderedDict[tuple[str, Hashable], TaskPage] = OrderedDict()
+        self._keys_by_user: dict[str, set[tuple[str, Hashable]]] = {}
+        self._seen: int | None = None  # every log entry up to this offset has been taken in
+        self.epoch = 0  # grows whenever entries are taken in (pages may have been dropped)
+
+    @staticmethod
+    def supported(store) -> bool:
+        return callable(getattr(store, "latest_offset_now", None))
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    async def caught_up(self) -> int | None:
+        """Take in every log entry written so far; return the epoch to keep a page read from
+        now on with (`put`), or None when the log cannot be read now (then use no page)."""
+        try:
+            newest = self.store.latest_offset_now()
+        except StoreUnavailable:
+            return None
+        if self._seen is None or newest < self._seen:  # first look, or another database
+            self._drop_all()
+            self._seen = newest
+        elif newest > self._seen:
+            try:
+                await self._take_in(newest)
+            except StoreUnavailable:
+                return None
+        return self.epoch
+
+    async def _take_in(self, newest: int) -> None:
+        start = self._seen
+        if newest - start > self.max_catch_up:
+            self._drop_all()
+        else:
+            entries = await self.store.events_after(str(start), newest - start)
+            expected = start + 1
+            for entry in entries:
+                if offset_number(entry.offset) != expected:
+                    break
+                for user in entry.users:
+                    self._drop_user(user)
+                expected += 1
+            if expected <= newest:  # pruned or otherwise missing: whatever they said, drop everything
+                self._drop_all()
+            newest = max(newest, expected - 1)
+        self.epoch += 1
+        self._seen = max(self._seen, newest)
+
+    def get(self, user_id: str, key: Hashable) -> TaskPage | None:
+        """The kept page; only valid right after `caught_up` (no await in between)."""
+        page = self._pages.get((user_id, key))
+        if page is not None:
+            self._pages.move_to_end((user_id, key))
+        return page
+
+    def put(self, user_id: str, key: Hashable, page: TaskPage, epoch: int) -> None:
+        """Keep `page`, read from the database after `caught_up` returned `epoch`, unless
+        entries were taken in since (they may postdate what was read)."""
+        if epoch != self.epoch:
+            return
+        full_key = (user_id, key)
+        self._pages[full_key] = page
+        self._keys_by_user.setdefault(user_id, set()).add(full_key)
+        while len(self._pages) > self.max_pages:
+            (old_user, old_key), _ = self._pages.popitem(last=False)
+            keys = self._keys_by_user[old_user]
+            keys.discard((old_user, old_key))
+            if not keys:
+                del self._keys_by_user[old_user]
+
+    def _drop_user(self, user_id: str) -> None:
+        for key in self._keys_by_user.pop(user_id, ()):
+            del self._pages[key]
+
+    def _drop_all(self) -> None:
+        self._pages.clear()
+        self._keys_by_user.clear()
+
+
+class UserRecords:
+    """User records by id, each valid while the database's data version is the one read before
+    it was loaded. Needs a store with `data_version_now()` (see `supported`)."""
+
+    def __init__(self, store, *, max_users: int = MAX_USERS) -> None:
+        self.store = store
+        self.max_users = max_users
+        self._users: OrderedDict[str, tuple[int, User]] = OrderedDict()
+
+    @staticmethod
+    def supported(store) -> bool:
+        return callable(getattr(store, "data_version_now", None))
+
+    def __len__(self) -> int:
+        return len(self._users)
+
+    async def get(self, user_id: str) -> User | None:
+        """The user's record as the store has it now (None: no such user)."""
+        try:
+            version = self.store.data_version_now()
+        except StoreUnavailable:
+            return await self.store.get_user(user_id)  # the slow path says what is wrong
+        kept = self._users.get(user_id)
+        if kept is not None and kept[0] == version:
+            self._users.move_to_end(user_id)
+            return kept[1]
+        user = await self.store.get_user(user_id)
+        if user is None:
+            self._users.pop(user_id, None)
+        else:
+            self._users[user_id] = (version, user)
+            self._users.move_to_end(user_id)
+            if len(self._users) > self.max_users:
+                self._users.popitem(last=False)
+        return user
