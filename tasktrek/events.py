@@ -4,7 +4,8 @@
   transaction as the change that caused it (store `apply`), with everything delivery needs:
   the event's name and payload, and its recipients as the core computed them: user ids
   (their user rooms), task ids (their task rooms), users who lose access to a task (their
-  sockets leave its room) and users who gained it (presence introduces them). A small typed
+  sockets leave its room) and two users who became presence contacts (presence introduces
+  them). A small typed
   record with a stable offset, serializable to JSON, so that another delivery backend (a
   shared stream between processes) can carry it unchanged.
 - `NotificationsReadAll`, `UserLoggedOut`: signals that are not logged (nothing is replayed
@@ -48,7 +49,7 @@ class LogEntry:
     users: tuple[str, ...] = ()  # whose user rooms receive it
     tasks: tuple[str, ...] = ()  # whose task rooms receive it
     leaving: tuple[str, ...] = ()  # users whose sockets leave the rooms of `tasks` afterwards
-    gained: tuple[str, ...] = ()  # users who just gained access to the task
+    met: tuple[str, ...] = ()  # two users who just became contacts (presence introduces them), or none
     offset: str = ""  # given by the store when the entry is written; ordered, opaque to clients
     at: float = 0.0  # when it was written (epoch seconds)
 
@@ -67,9 +68,13 @@ class LogEntry:
     @classmethod
     def from_json(cls, text: str) -> "LogEntry":
         data = json.loads(text)
-        for name in ("users", "tasks", "leaving", "gained"):
-            data[name] = tuple(data[name])
-        return cls(**data)
+        # Fields an entry written by another version has and this one lacks are left out
+        # (entries logged before `met` carry `gained`), so old logs and mixed clusters read.
+        return cls(**{name: tuple(value) if isinstance(value, list) else value
+                      for name, value in data.items() if name in _ENTRY_FIELDS})
+
+
+_ENTRY_FIELDS = frozenset(LogEntry.__dataclass_fields__)
 
 
 @dataclass(frozen=True, slots=True)

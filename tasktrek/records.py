@@ -45,3 +45,13 @@ class Notification:
     data: dict  # JSON as the API returns it ({"taskId", "title", "actor": {"_id", "name"}})
     read: bool
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Act:
+    """`actor` has acted toward `toward`: as the assignee of one of toward's tasks (changed
+    its status, joined its room) or by assigning toward a task. Presence contacts and the
+    assignment cap follow from these (`tasktrek.services.contacts`)."""
+
+    actor: str
+    toward: str

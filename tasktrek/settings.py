@@ -96,6 +96,8 @@ class Settings:
     login_window_seconds: int = 15 * 60
     login_max_failures_per_address: int = 100  # whatever the emails, in the same window
     registrations_per_address: int = 50
+    # Live tasks a user may keep assigned to users who never acted toward them (security.md).
+    max_unanswered_assignments: int = 20
     registration_window_seconds: int = 60 * 60
     # The bcrypt work queue (tasktrek.services.passwords); 0 workers = one per core.
     bcrypt_workers: int = 0

@@ -152,7 +152,7 @@ ROUTES: tuple[Route | Static, ...] = (
           {200: out.UserSummarySchema, 404: out.ErrorSchema}, query=inp.LookupSchema, **_USERS),
     Route("POST", "/api/users/logout", users.logout, "logout", "Revoke every token issued to the caller until now", {204: None}, **_USERS),
     # Tasks
-    Route("POST", "/api/tasks", tasks.create, "createTask", "Create a task", {201: out.TaskSchema, 400: out.ErrorSchema},
+    Route("POST", "/api/tasks", tasks.create, "createTask", "Create a task", {201: out.TaskSchema, 400: out.ErrorSchema, 403: out.ErrorSchema},
           body=inp.TaskCreateSchema, etag=True, links=_task_links(), **_TASKS),
     Route("GET", "/api/tasks", tasks.list_tasks, "listTasks", "List visible tasks", {200: out.TaskPageSchema},
           query=inp.TaskListSchema, not_modified=True, links={"GetTask": Link("getTask", {"id": "$response.body#/tasks/0/_id"})}, **_TASKS),

@@ -2,14 +2,12 @@
 
 It turns what the presence backend reports (a user came online, went offline) into events for
 the contacts' user rooms, once per change, and introduces users who just became contacts of
-each other. Who is whose contact is asked of the task service.
+each other. Who is whose contact, and who just met, is decided by the task service.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Iterable
-
 from .background import Background
 from .broadcaster import Broadcaster, Emitter, user_room
 from .presence import Presence
@@ -72,21 +70,16 @@ class PresenceAnnouncer:
             name = PRESENCE_ONLINE if await self.presence.is_online(user_id) else PRESENCE_OFFLINE
             self.everywhere.emit(name, {"userId": user_id}, rooms=map(user_room, contacts))
 
-    def introduce(self, affected: Iterable[str], gained_access: frozenset[str]) -> None:
-        """Users who just gained access to a task may just have become contacts of the others
-        it affects: tell each online pair of contacts with a newcomer in it that the other is
-        online. (Contacts that part are told nothing.)"""
-        if gained_access:
-            self.background.spawn(self._introduce(tuple(affected), gained_access))
+    def introduce(self, pair: tuple[str, ...], *, everywhere: bool = False) -> None:
+        """Two users just became contacts (the core says so: a log entry's `met`, or a room
+        join): tell each that the other is online, when both are. `everywhere`: to their
+        sockets on every node (a room join); otherwise to this node's (a log entry, which
+        every node delivers)."""
+        if pair:
+            self.background.spawn(self._introduce(pair, self.everywhere if everywhere else self.broadcaster))
 
-    async def _introduce(self, affected: tuple[str, ...], gained_access: frozenset[str]) -> None:
-        online = [u for u in affected if await self.presence.is_online(u)]
-        for user_id in online:
-            others = [u for u in online if u != user_id and gained_access & {u, user_id}]
-            if not others:
-                continue
-            contacts = await self.contacts(user_id)
-            if await self.presence.is_online(user_id):  # still, after the wait
-                self.broadcaster.emit(
-                    PRESENCE_ONLINE, {"userId": user_id}, rooms=[user_room(u) for u in others if u in contacts]
-                )
+    async def _introduce(self, pair: tuple[str, ...], emitter: Emitter) -> None:
+        first, second = pair
+        if await self.presence.is_online(first) and await self.presence.is_online(second):
+            emitter.emit(PRESENCE_ONLINE, {"userId": first}, rooms=[user_room(second)])
+            emitter.emit(PRESENCE_ONLINE, {"userId": second}, rooms=[user_room(first)])

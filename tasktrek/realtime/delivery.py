@@ -1,8 +1,8 @@
 """Delivery: the core's log entries and signals, handed to the broadcaster.
 
 Nothing is decided here: a `LogEntry` names its event, payload and recipients (user rooms,
-task rooms), the users whose sockets leave the task's room and the users who gained access
-(presence introduces them). A logout disconnects the user's sockets; a read-all sends the
+task rooms), the users whose sockets leave the task's room and two users who became
+contacts (presence introduces them). A logout disconnects the user's sockets; a read-all sends the
 new unread count.
 
 What the services publish is queued and delivered in order by a background task, so that a
@@ -73,4 +73,4 @@ class Delivery:
             self.sessions.revoked()
             for task_id in entry.tasks:
                 self.broadcaster.remove_from(task_room(task_id), entry.leaving)
-        self.announcer.introduce(entry.users, frozenset(entry.gained))
+        self.announcer.introduce(entry.met)

@@ -414,11 +414,12 @@ class Sessions:
         if rooms.count_of(client) > self.options.max_task_rooms and not rooms.is_member(client, room):
             return {"ok": False, "message": TOO_MANY_ROOMS}
         user_id, sid = client.user_id, client.sid
-        allowed = await self._ask(lambda: self.services.tasks.can_join_room(user_id, task_id))
-        if not allowed or client.sid != sid:
+        joined = await self._ask(lambda: self.services.tasks.join_room(user_id, task_id))
+        if joined is None or client.sid != sid:
             return {"ok": False, "message": JOIN_REFUSED}
         if rooms.join(client, room):
             self._save_session(client)
+        self.announcer.introduce(joined.met, everywhere=True)
         return {"ok": True}
 
     async def _leave_task(self, client: Client, payload: Any) -> dict:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..events import EventPublisher
 from ..settings import Settings
 from ..store import Store
+from .contacts import Contacts
 from .notifications import NotificationService
 from .recovery import RecoveryService
 from .limits import LimiterFactory, memory_limiters
@@ -29,7 +30,8 @@ class Services:
         """`limiters`: where login and sign-up attempts are counted (this process by default)."""
         events = EventPublisher()
         notifications = NotificationService(store, events)
-        tasks = TaskService(store, events, notifications)
+        tasks = TaskService(store, events, notifications,
+                            Contacts(store, max_unanswered=settings.max_unanswered_assignments))
         return cls(
             users=UserService(store, events, settings, limiters=limiters or memory_limiters),
             tasks=tasks,

@@ -17,10 +17,11 @@ from typing import Awaitable, Callable
 from ..domain import is_id, new_id, utcnow
 from ..errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from ..events import TASK_ASSIGNED, TASK_CREATED, TASK_DELETED, TASK_RESTORED, TASK_UPDATED, EventPublisher, LogEntry
-from ..records import Notification, Task, User
+from ..records import Act, Notification, Task, User
 from ..store import ChangeSet, Store, TaskQuery, TaskUpdate
 from ..views import task_json
 from .access import Route, is_visible, route
+from .contacts import Contacts, Joined, acts_of
 from .notifications import NotificationService, publish_logged
 from .reads import PageCache, TaskPage
 
@@ -64,24 +65,26 @@ def assignment_kind(recipient: str, route: Route) -> str:
     return "task_assigned" if recipient in route.gained else "task_unassigned"
 
 
-def task_entry(event: str, after: Task, actor: str, route: Route, **extra) -> LogEntry:
+def task_entry(event: str, after: Task, actor: str, route: Route, met: tuple[str, ...], **extra) -> LogEntry:
     """The log entry of a task change: the task as the REST API returns it, plus `taskId`
-    and `actor` (and what `extra` adds), for everyone `route` names."""
+    and `actor` (and what `extra` adds), for everyone `route` names; `met`: the two users
+    who became contacts by it."""
     return LogEntry(
         event,
         {**task_json(after), "taskId": after.id, "actor": actor, **extra},
         users=route.users,
         tasks=(after.id,) if route.task_room else (),
         leaving=route.lost,
-        gained=route.gained,
+        met=met,
     )
 
 
 class TaskService:
-    def __init__(self, store: Store, events: EventPublisher, notifications: NotificationService):
+    def __init__(self, store: Store, events: EventPublisher, notifications: NotificationService, contacts: Contacts):
         self.store = store
         self.events = events
         self.notifications = notifications
+        self.contact_rules = contacts
         # Writers to one task queue up in this process; compare-and-set still guards
         # against writers in other processes sharing the database.
         self._task_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -134,8 +137,24 @@ class TaskService:
             return False
         return True
 
+    async def join_room(self, user_id: str, task_id: str) -> Joined | None:
+        """A socket of `user_id` asks to join the task's room: None when it may not. The
+        assignee joining is an act toward the owner (recorded the first time)."""
+        try:
+            task = await self._visible(user_id, task_id)
+        except NotFound:
+            return None
+        acts = ()
+        if task.assigned_to == user_id != task.owner:
+            acts = await self.contact_rules.unrecorded((Act(user_id, task.owner),))
+        if not acts:
+            return Joined()
+        met = await self.contact_rules.met(task, task, acts)
+        await self.store.apply(ChangeSet(acts=acts))
+        return Joined(met)
+
     async def contacts(self, user_id: str) -> set[str]:
-        return await self.store.task_partners(user_id)
+        return await self.contact_rules.of(user_id)
 
     # -- creating ---------------------------------------------------------------------
 
@@ -147,6 +166,7 @@ class TaskService:
         assignee = fields.get("assigned_to")
         if assignee is not None:
             await self._require_user(assignee, "assignedTo")
+            await self.contact_rules.check_assignment(user.id, assignee)
         now = utcnow()
         task = Task(
             id=new_id(),
@@ -163,12 +183,18 @@ class TaskService:
             updated_at=now,
             version=1,
         )
-        notifications, entries = self._consequences(user, None, task, TASK_CREATED, kind("task_assigned"))
-        offsets = await self.store.apply(ChangeSet(new_task=task, notifications=notifications, events=entries))
+        acts, met = await self._acts(user, None, task)
+        notifications, entries = self._consequences(user, None, task, met, TASK_CREATED, kind("task_assigned"))
+        offsets = await self.store.apply(ChangeSet(new_task=task, notifications=notifications, events=entries, acts=acts))
         await publish_logged(self.events, entries, offsets)
         return task
 
-    def _consequences(self, actor: User, before: Task | None, after: Task, event: str,
+    async def _acts(self, actor: User, before: Task | None, after: Task) -> tuple[tuple[Act, ...], tuple[str, ...]]:
+        """The acts a change shows that are not recorded yet, and who becomes contacts by it."""
+        acts = await self.contact_rules.unrecorded(acts_of(actor.id, before, after))
+        return acts, await self.contact_rules.met(before, after, acts)
+
+    def _consequences(self, actor: User, before: Task | None, after: Task, met: tuple[str, ...], event: str,
                       notification_kind: NotificationKind, **extra) -> tuple[tuple[Notification, ...], tuple[LogEntry, ...]]:
         """What a change writes beside itself: the notifications it causes and the log
         entries announcing the change and each notification."""
@@ -177,7 +203,7 @@ class TaskService:
             self.notifications.build(recipient, notification_kind(recipient, routed), after, actor)
             for recipient in routed.notified(actor.id)
         )
-        entries = (task_entry(event, after, actor.id, routed, **extra),
+        entries = (task_entry(event, after, actor.id, routed, met, **extra),
                    *map(self.notifications.entry, notifications))
         return notifications, entries
 
@@ -206,11 +232,13 @@ class TaskService:
                 changes |= {"version": before.version + 1, "updated_at": utcnow()}
                 after = replace(before, **changes)
                 event, notification_kind, extra = describe(before, after)
-                notifications, entries = self._consequences(user, before, after, event, notification_kind, **extra)
+                acts, met = await self._acts(user, before, after)
+                notifications, entries = self._consequences(user, before, after, met, event, notification_kind, **extra)
                 offsets = await self.store.apply(ChangeSet(
                     task_update=TaskUpdate(task_id, before.version, changes),
                     notifications=notifications,
                     events=entries,
+                    acts=acts,
                 ))
                 if offsets is not None:
                     await publish_logged(self.events, entries, offsets)
@@ -255,6 +283,7 @@ class TaskService:
             self._live(task)
             if assignee is not None and assignee != task.assigned_to:
                 await self._require_user(assignee, "assignedTo")
+                await self.contact_rules.check_assignment(user.id, assignee, task.assigned_to)
             return {"assigned_to": assignee}
 
         def describe(before: Task, after: Task) -> tuple[str, NotificationKind, dict]:

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Protocol, Sequence
 
 from ..events import LogEntry
-from ..records import Notification, Task, User
+from ..records import Act, Notification, Task, User
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,7 @@ class ChangeSet:
     read_update: ReadUpdate | None = None
     notifications: tuple[Notification, ...] = ()
     events: tuple[LogEntry, ...] = ()
+    acts: tuple[Act, ...] = ()  # recorded once each: an act already recorded is kept as it is
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,9 +138,19 @@ class Store(Protocol):
     async def find_tasks(self, query: TaskQuery) -> tuple[list[Task], int]:
         """One page of matching tasks and the total count of matches."""
 
-    async def task_partners(self, user_id: str) -> set[str]:
-        """Ids of the users who share a non-deleted task with `user_id` as its owner or
-        assignee (the other party of each such task), excluding `user_id` itself."""
+    async def task_pairs(self, user_id: str) -> set[tuple[str, str]]:
+        """(owner, assignee) of every non-deleted task that `user_id` owns or is assigned,
+        whose assignee is someone other than its owner; each pair once."""
+
+    async def live_assignments(self, owner: str) -> dict[str, int]:
+        """How many of `owner`'s non-deleted tasks each other user is assigned."""
+
+    # who has acted toward whom (`tasktrek.records.Act`; written by `apply`)
+    async def acted_toward(self, user_id: str) -> set[str]:
+        """The users who have acted toward `user_id`."""
+
+    async def acted_by(self, user_id: str) -> set[str]:
+        """The users `user_id` has acted toward."""
 
     # notifications
     async def insert_notification(self, notification: Notification) -> None: ...

@@ -18,6 +18,7 @@ import functools
 import inspect
 import re
 import time
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -155,8 +156,9 @@ class MongoStore:
         self._users = database["users"]
         self._tasks = database["tasks"]
         self._notifications = database["notifications"]
-        self._events, self._counters, self._sessions = (database[name] for name in LOG_COLLECTIONS)
-        # events: _id is the offset's sequence number; counters: the next one; sessions: _id is the pid
+        self._events, self._counters, self._sessions, self._acts = (database[name] for name in LOG_COLLECTIONS)
+        # events: _id is the offset's sequence number; counters: the next one; sessions: _id is
+        # the pid; acts: _id is "<actor>:<toward>"
         self._transactions = False  # whether the server runs multi-document transactions
 
     @classmethod
@@ -190,6 +192,8 @@ class MongoStore:
         await self._notifications.create_index([("user", ASCENDING), ("read", ASCENDING), *_NEWEST_FIRST])
         await self._events.create_index("at")
         await self._sessions.create_index("disconnectedAt")
+        await self._acts.create_index("actor")
+        await self._acts.create_index("toward")
         self._transactions = await self._supports_transactions()
 
     async def _supports_transactions(self) -> bool:
@@ -272,11 +276,28 @@ class MongoStore:
         return page, await self._tasks.count_documents(match)
 
     @_translating_errors
-    async def task_partners(self, user_id: str) -> set[str]:
+    async def task_pairs(self, user_id: str) -> set[tuple[str, str]]:
         user = _oid(user_id)
-        assignees = await self._tasks.distinct("assignedTo", {"user": user, "isDeleted": False})
-        owners = await self._tasks.distinct("user", {"assignedTo": user, "isDeleted": False})
-        return {str(partner) for partner in assignees + owners if partner is not None} - {user_id}
+        pairs = set()
+        for match in ({"user": user, "assignedTo": {"$nin": [None, user]}}, {"assignedTo": user, "user": {"$ne": user}}):
+            cursor = self._tasks.find({**match, "isDeleted": False}, {"user": 1, "assignedTo": 1})
+            pairs |= {(str(doc["user"]), str(doc["assignedTo"])) async for doc in cursor}
+        return pairs
+
+    @_translating_errors
+    async def live_assignments(self, owner: str) -> dict[str, int]:
+        # Counted here rather than with $group: aggregate is not called alike by every driver this runs on.
+        user = _oid(owner)
+        cursor = self._tasks.find({"user": user, "isDeleted": False, "assignedTo": {"$nin": [None, user]}}, {"assignedTo": 1})
+        return dict(Counter([str(doc["assignedTo"]) async for doc in cursor]))
+
+    @_translating_errors
+    async def acted_toward(self, user_id: str) -> set[str]:
+        return {str(doc["actor"]) async for doc in self._acts.find({"toward": _oid(user_id)}, {"actor": 1})}
+
+    @_translating_errors
+    async def acted_by(self, user_id: str) -> set[str]:
+        return {str(doc["toward"]) async for doc in self._acts.find({"actor": _oid(user_id)}, {"toward": 1})}
 
     # notifications
 
@@ -327,6 +348,7 @@ class MongoStore:
         await self._write_notifications(change, session)
         if not await self._write_change(change, session):
             raise Unmet()
+        await self._write_acts(change, session)
         return offsets
 
     async def _apply_in_order(self, change: ChangeSet) -> tuple[str, ...] | None:
@@ -334,13 +356,16 @@ class MongoStore:
         try:
             offsets = await self._append_events(change.events, None, logged)
             await self._write_notifications(change, None)
-            if await self._write_change(change, None):
-                return offsets
+            committed = await self._write_change(change, None)
         except BaseException:
             await self._undo(change, logged)
             raise
-        await self._undo(change, logged)
-        return None
+        if not committed:
+            await self._undo(change, logged)
+            return None
+        # After the commit point: a crash here loses only acts, and the next act records them.
+        await self._write_acts(change, None)
+        return offsets
 
     async def _undo(self, change: ChangeSet, logged: list[int]) -> None:
         """Delete what a change set that did not commit wrote before its commit point."""
@@ -389,6 +414,15 @@ class MongoStore:
             if result.matched_count != 1:
                 return False
         return True
+
+    async def _write_acts(self, change: ChangeSet, session) -> None:
+        at = time.time()
+        for act in change.acts:
+            await self._acts.update_one(
+                {"_id": f"{act.actor}:{act.toward}"},
+                {"$setOnInsert": {"actor": _oid(act.actor), "toward": _oid(act.toward), "at": at}},
+                upsert=True, **_in(session),
+            )
 
     # the event log
 

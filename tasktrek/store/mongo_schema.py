@@ -25,8 +25,9 @@ SCHEMA_VERSION = 1
 META_COLLECTION = "tasktrek_meta"
 DATA_COLLECTIONS = ("users", "tasks", "notifications")
 # TaskTrek's own bookkeeping beside the data (the event log, its counter, recoverable
-# real-time sessions): never the Node service's, and holding no user data to adopt.
-LOG_COLLECTIONS = ("events", "counters", "sessions")
+# real-time sessions, who has acted toward whom): never the Node service's, and holding no
+# user data to adopt.
+LOG_COLLECTIONS = ("events", "counters", "sessions", "acts")
 _SCHEMA_ID = "schema"
 
 # Defaults for fields a Node task or notification may lack (`updatedAt` and the derived

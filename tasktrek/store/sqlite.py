@@ -61,7 +61,7 @@ MIGRATIONS: list[tuple[str, ...]] = [
         )""",
         # A user's list pages come straight off these indexes in the default order
         # (updatedAt desc, _id asc). Each also carries the other party, the status and the
-        # priority, so the "visible to" halves, task_partners and the common filters and
+        # priority, so the "visible to" halves, task_pairs and the common filters and
         # counts never touch the table rows.
         "CREATE INDEX tasks_owner ON tasks (user, isDeleted, updatedAt DESC, _id, assignedTo, status, priority)",
         "CREATE INDEX tasks_assignee ON tasks (assignedTo, isDeleted, updatedAt DESC, _id, user, status, priority)",
@@ -99,6 +99,17 @@ MIGRATIONS: list[tuple[str, ...]] = [
             disconnectedAt REAL
         )""",
         "CREATE INDEX sessions_disconnected ON sessions (disconnectedAt)",
+    ),
+    (
+        # Who has acted toward whom (presence contacts, the assignment cap). Tasks from
+        # before this table made no contacts until their assignees act again (security.md).
+        """CREATE TABLE acts (
+            actor TEXT NOT NULL,
+            toward TEXT NOT NULL,
+            at REAL NOT NULL,
+            PRIMARY KEY (actor, toward)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX acts_toward ON acts (toward, actor)",
     ),
 ]
 
@@ -457,13 +468,27 @@ class SqliteStore:
         (total,) = await self._fetchone(*_task_count_sql(query))
         return [_from_row(Task, row) for row in rows], total
 
-    async def task_partners(self, user_id: str) -> set[str]:
+    async def task_pairs(self, user_id: str) -> set[tuple[str, str]]:
         rows = await self._fetchall(
-            "SELECT assignedTo FROM tasks WHERE user = ? AND isDeleted = 0 AND assignedTo IS NOT NULL "
-            "UNION SELECT user FROM tasks WHERE assignedTo = ? AND isDeleted = 0",
-            (user_id, user_id),
+            "SELECT user, assignedTo FROM tasks WHERE user = ? AND isDeleted = 0 AND assignedTo <> user "
+            "UNION SELECT user, assignedTo FROM tasks WHERE assignedTo = ? AND isDeleted = 0 AND user <> ?",
+            (user_id, user_id, user_id),
         )
-        return {partner for (partner,) in rows} - {user_id}
+        return {(owner, assignee) for owner, assignee in rows}
+
+    async def live_assignments(self, owner: str) -> dict[str, int]:
+        rows = await self._fetchall(
+            "SELECT assignedTo, count(*) FROM tasks WHERE user = ? AND isDeleted = 0 AND assignedTo <> user "
+            "GROUP BY assignedTo",
+            (owner,),
+        )
+        return {assignee: count for assignee, count in rows}
+
+    async def acted_toward(self, user_id: str) -> set[str]:
+        return {actor for (actor,) in await self._fetchall("SELECT actor FROM acts WHERE toward = ?", (user_id,))}
+
+    async def acted_by(self, user_id: str) -> set[str]:
+        return {toward for (toward,) in await self._fetchall("SELECT toward FROM acts WHERE actor = ?", (user_id,))}
 
     # notifications
 
@@ -494,7 +519,7 @@ class SqliteStore:
 
     # changes, atomically: each step is a method of its own (fault-injection tests break one)
 
-    APPLY_STEPS = ("_write_change", "_write_notifications", "_append_events")  # in this order
+    APPLY_STEPS = ("_write_change", "_write_notifications", "_write_acts", "_append_events")  # in this order
 
     async def apply(self, change: ChangeSet) -> tuple[str, ...] | None:
         try:
@@ -502,6 +527,7 @@ class SqliteStore:
                 if not await self._write_change(change):
                     raise Unmet()
                 await self._write_notifications(change)
+                await self._write_acts(change)
                 return await self._append_events(change.events)
         except Unmet:
             return None
@@ -527,6 +553,11 @@ class SqliteStore:
     async def _write_notifications(self, change: ChangeSet) -> None:
         for notification in change.notifications:
             await self.insert_notification(notification)
+
+    async def _write_acts(self, change: ChangeSet) -> None:
+        at = time.time()
+        for act in change.acts:
+            await self._execute("INSERT OR IGNORE INTO acts (actor, toward, at) VALUES (?, ?, ?)", (act.actor, act.toward, at))
 
     async def _append_events(self, entries: tuple[LogEntry, ...]) -> tuple[str, ...]:
         offsets = []

@@ -42,8 +42,8 @@ async def test_create_assigned_notifies_assignee_and_validates_user(api, events)
     task = await api.create_task(owner, title="Ship", assignedTo=other.id)
     assert task["assignedTo"] == other.id
     created = task_events(events)
-    assert [(e.event, e.payload["actor"], e.users, e.gained) for e in created] == [
-        ("task:created", owner.id, (owner.id, other.id), (owner.id, other.id))
+    assert [(e.event, e.payload["actor"], e.users, e.met) for e in created] == [
+        ("task:created", owner.id, (owner.id, other.id), ())
     ]
     notes = [e.payload for e in events if isinstance(e, LogEntry) and e.event == NOTIFICATION_NEW]
     assert [(n["user"], n["type"], n["data"]["taskId"], n["data"]["actor"]) for n in notes] == [
@@ -149,7 +149,7 @@ async def test_delete_and_restore_are_idempotent_and_trash_lists_them(api, event
     assert changes == ["task:created", "task:deleted", "task:restored"]
     deleted_event, restored_event = task_events(events)[1:]
     assert (deleted_event.tasks, deleted_event.leaving) == ((task["_id"],), (assignee.id,))
-    assert (restored_event.tasks, restored_event.gained) == ((), (assignee.id,))  # nobody is in its room
+    assert restored_event.tasks == ()  # nobody is in its room
 
 
 async def test_assign_reassign_unassign(api, events):
@@ -160,7 +160,7 @@ async def test_assign_reassign_unassign(api, events):
     assert resp.status == 200 and moved["assignedTo"] == second.id and moved["version"] == 2
     event = task_events(events)[-1]
     assert (event.event, event.payload["previousAssignee"], event.leaving) == ("task:assigned", first.id, (first.id,))
-    assert (event.users, event.gained, event.payload["assignedBy"]) == ((owner.id, second.id, first.id), (second.id,), owner.id)
+    assert (event.users, event.payload["assignedBy"]) == ((owner.id, second.id, first.id), owner.id)
     resp, _ = await api.call("GET", f"/api/tasks/{task['_id']}", first)
     assert resp.status == 404
     resp, cleared = await api.call("PATCH", url, owner, json={"assignedTo": None})
@@ -251,3 +251,15 @@ async def test_list_rejects_repeated_parameters(api):
     me = await api.register()
     resp, body = await api.call("GET", "/api/tasks?status=todo&status=done", me)
     assert resp.status == 400 and "status" in body["errors"]
+
+
+async def test_assignments_to_users_who_never_acted_are_capped(api):
+    owner = await api.register("Owner")
+    strangers = [await api.register() for _ in range(21)]
+    for stranger in strangers[:20]:
+        await api.create_task(owner, assignedTo=stranger.id)
+    resp, body = await api.call("POST", "/api/tasks", owner, json={"title": "one more", "assignedTo": strangers[20].id})
+    assert (resp.status, body) == (403, {"message": "too many tasks assigned to users who have not acted on any of yours yet (at most 20)"})
+    _, page = await api.call("GET", "/api/tasks", owner, params={"limit": 50})
+    _, notes = await api.call("GET", "/api/notifications", strangers[20])
+    assert (page["total"], notes["total"]) == (20, 0)  # nothing was created, nobody notified

@@ -100,6 +100,19 @@ async def test_unassignment_on_one_node_removes_the_socket_from_the_task_room_on
     assert "task:updated" not in helper_on_a.log.names()
 
 
+async def test_a_room_join_on_one_node_introduces_new_contacts_on_the_other(cluster):
+    a, b = await cluster(2)
+    owner = await a.register("owner")
+    helper = await a.register("helper")
+    task = await a.create_task(owner, assignedTo=helper.id)  # not contacts yet
+    owner_on_a = await cluster.online(owner, a)
+    helper_on_b = await cluster.online(helper, b)
+    assert (await owner_on_a.call("presence:get"))["users"] == [owner.id]
+    assert await helper_on_b.call("join:task", {"taskId": task["_id"]}) == {"ok": True}  # the helper acts
+    assert await owner_on_a.event("presence:online") == {"userId": helper.id}
+    assert await helper_on_b.event("presence:online") == {"userId": owner.id}
+
+
 async def test_a_killed_node_has_its_users_offline_within_ttl_plus_grace(cluster):
     ttl, grace = 1.5, 0.3
     a, b = await cluster(2, TASKTREK_NODE_TTL_SECONDS=str(ttl), TASKTREK_PRESENCE_GRACE_SECONDS=str(grace))

@@ -59,7 +59,7 @@ def test_task_version_of_records_and_of_payloads():
 
 def test_the_codec_carries_every_published_kind():
     logged = LogEntry("task:updated", {"taskId": "t", "version": 2}, users=("u1",), tasks=("t",), leaving=("u2",),
-                      gained=("u3",), offset="7", at=1.5)
+                      met=("u3", "u4"), offset="7", at=1.5)
     assert task_version(logged) == ("t", 2)
     for item in (NotificationsReadAll("u1", 3), UserLoggedOut("u1"), logged):
         assert codec.decode(codec.encode(item)) == item

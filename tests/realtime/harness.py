@@ -68,6 +68,11 @@ class Harness:
         _, body = await self.request("POST", "/api/tasks", user, json={"title": "a task", **fields}, expect=201)
         return body
 
+    async def make_contacts(self, owner: User, assignee: User, **fields) -> dict:
+        """A task of `owner`'s that `assignee` has started: the two are presence contacts."""
+        task = await self.create_task(owner, assignedTo=assignee.id, **fields)
+        return await self.set_status(assignee, task["_id"], "in-progress")
+
     async def update_task(self, user: User, task_id: str, **fields) -> dict:
         _, body = await self.request("PUT", f"/api/tasks/{task_id}", user, json=fields, expect=200)
         return body

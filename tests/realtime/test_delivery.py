@@ -199,7 +199,7 @@ async def test_a_join_answered_before_a_lost_access_is_asked_again(harness, clie
     owner, assignee, _, _ = people
     task = await harness.create_task(owner, assignedTo=assignee.id)
     a = await clients.online(assignee)
-    pause = Pause(harness.app[SERVICES].tasks, "can_join_room")
+    pause = Pause(harness.app[SERVICES].tasks, "join_room")
     joining = asyncio.create_task(a.call("join:task", {"taskId": task["_id"]}))
     await pause.wait()
     await harness.assign(owner, task["_id"], None)

@@ -20,7 +20,7 @@ from .rawws import MiniWebSocket, RawSocket
 
 async def test_logout_disconnects_every_socket_of_that_user(harness, clients):
     user, contact = await harness.register("Leaving"), await harness.register("Staying")
-    await harness.create_task(user, assignedTo=contact.id)
+    await harness.make_contacts(user, contact)
     c = await clients.online(contact)
     tab1, tab2 = await clients.online(user), await clients.online(user)
     await harness.logout(user)
@@ -155,7 +155,7 @@ async def test_ten_thousand_connections_leave_nothing_behind(harness):
     users = [await harness.register(f"leak{i}") for i in range(workers)]
     tasks = []
     for i, user in enumerate(users):  # neighbours are contacts: presence is announced too
-        tasks.append(await harness.create_task(user, assignedTo=users[(i + 1) % workers].id))
+        tasks.append(await harness.make_contacts(user, users[(i + 1) % workers]))
     url = harness.ws_url()
     started = 0
 

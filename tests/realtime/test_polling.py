@@ -157,7 +157,7 @@ async def test_a_poll_is_held_until_a_ping_is_due_and_pongs_keep_the_session(mak
 async def test_a_client_that_stops_polling_is_reaped_and_goes_offline(make_harness, session):
     harness = await make_harness(ping_interval_seconds=0.2, ping_timeout_seconds=0.3)
     alice, bob = await harness.register(), await harness.register()
-    await harness.create_task(alice, assignedTo=bob.id)  # contacts
+    await harness.make_contacts(alice, bob)
     watcher = await RawSocket.open(session, harness.ws_url())  # answers pings while it reads
     await watcher.connect(alice.token)
     assert event_payload(await watcher.recv())[0] == "notification:count"

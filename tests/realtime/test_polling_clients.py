@@ -104,7 +104,7 @@ async def test_presence_and_rooms_across_transports(harness, polling_clients, cl
     """A polling client and a WebSocket client see each other exactly as two WebSocket ones."""
     alice, bob = await harness.register("Alice"), await harness.register("Bob")
     task = await harness.create_task(alice, assignedTo=bob.id)
-    await harness.create_task(alice, assignedTo=bob.id)  # contacts still once `task` is deleted
+    await harness.make_contacts(alice, bob)  # contacts, still once `task` is deleted
     a = await clients.online(alice)  # over WebSocket
     b = await polling_clients.online(bob)  # over polling (and maybe upgraded)
     assert await a.event("presence:online") == {"userId": bob.id}

@@ -1,4 +1,5 @@
-"""Presence through the official clients: tabs, the grace period, contacts only."""
+"""Presence through the official clients: tabs, the grace period, contacts only (users who
+share a task whose assignee has acted on it)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from .conftest import ClientFactory
 
 async def test_contacts_only(harness, clients):
     owner, assignee, stranger = [await harness.register(n) for n in ("Owner", "Assignee", "Stranger")]
-    await harness.create_task(owner, assignedTo=assignee.id)
+    await harness.make_contacts(owner, assignee)
+    await harness.create_task(stranger, assignedTo=owner.id)  # assigning alone makes no contact
     a, s = await clients.online(assignee), await clients.online(stranger)
 
     o = await clients.online(owner)
@@ -34,12 +36,16 @@ async def test_contacts_only(harness, clients):
     assert await a.call("presence:get") == {"users": [assignee.id]}
 
 
-async def test_contacts_follow_assignments(harness, clients):
+async def test_contacts_form_when_the_assignee_acts(harness, clients):
     owner, newcomer = await harness.register("Owner"), await harness.register("Newcomer")
     o, n = await clients.online(owner), await clients.online(newcomer)
-    assert await n.call("presence:get") == {"users": [newcomer.id]}
-    task = await harness.create_task(owner, assignedTo=newcomer.id)  # now they are contacts
+    task = await harness.create_task(owner, assignedTo=newcomer.id)  # not contacts yet
     await n.event("task:created")
+    assert await n.call("presence:get") == {"users": [newcomer.id]}
+    assert await o.call("presence:get", {"userIds": [newcomer.id]}) == {"users": []}
+    await harness.set_status(newcomer, task["_id"], "in-progress")  # the assignee acts: contacts now
+    assert await n.event("presence:online") == {"userId": owner.id}
+    assert await o.event("presence:online") == {"userId": newcomer.id}
     assert await n.call("presence:get") == {"users": sorted([owner.id, newcomer.id])}
     await o.disconnect()
     assert await n.event("presence:offline") == {"userId": owner.id}
@@ -52,7 +58,7 @@ async def test_contacts_follow_assignments(harness, clients):
 
 async def test_offline_goes_to_current_contacts_only(harness, clients):
     owner, assignee = await harness.register("Owner"), await harness.register("Assignee")
-    task = await harness.create_task(owner, assignedTo=assignee.id)
+    task = await harness.make_contacts(owner, assignee)
     o, a = await clients.online(owner), await clients.online(assignee)
     assert await o.event("presence:online") == {"userId": assignee.id}
     await harness.delete_task(owner, task["_id"])  # no longer contacts
@@ -67,15 +73,18 @@ async def test_offline_goes_to_current_contacts_only(harness, clients):
 async def test_users_who_become_contacts_are_told_of_each_other(harness, clients):
     owner, first, second = [await harness.register(n) for n in ("Owner", "First", "Second")]
     o, f, s = await clients.online(owner), await clients.online(first), await clients.online(second)
-    task = await harness.create_task(owner, assignedTo=first.id)  # owner and first: contacts now
+    task = await harness.create_task(owner, assignedTo=first.id)
+    await harness.set_status(first, task["_id"], "in-progress")  # owner and first: contacts now
     assert await o.event("presence:online") == {"userId": first.id}
     assert await f.event("presence:online") == {"userId": owner.id}
     await harness.update_task(owner, task["_id"], title="no new contact")
-    await harness.assign(owner, task["_id"], second)  # owner and second now; first no longer
+    await harness.assign(owner, task["_id"], second)  # first no longer; second not yet
+    await s.event("task:assigned")
+    assert await s.call("join:task", {"taskId": task["_id"]}) == {"ok": True}  # second acts: contacts now
     assert await o.event("presence:online") == {"userId": second.id}
     assert await s.event("presence:online") == {"userId": owner.id}
     await harness.delete_task(owner, task["_id"])  # nobody: nothing to say
-    await harness.restore_task(owner, task["_id"])  # owner and second again
+    await harness.restore_task(owner, task["_id"])  # owner and second again (second acted before)
     assert await o.event("presence:online") == {"userId": second.id}
     assert await s.event("presence:online") == {"userId": owner.id}
     await harness.settled()
@@ -91,7 +100,7 @@ async def test_users_who_become_contacts_are_told_of_each_other(harness, clients
 
 async def test_several_tabs_without_grace(harness, clients):
     user, contact = await harness.register("Tabs"), await harness.register("Contact")
-    await harness.create_task(user, assignedTo=contact.id)
+    await harness.make_contacts(user, contact)
     c = await clients.online(contact)
 
     tab1 = await clients.online(user)
@@ -124,7 +133,7 @@ async def graceful(request, make_harness):
 async def test_reload_within_grace_does_not_flap(graceful):
     harness = graceful.harness
     user, contact = await harness.register("Reloader"), await harness.register("Contact")
-    await harness.create_task(user, assignedTo=contact.id)
+    await harness.make_contacts(user, contact)
     c = await graceful.online(contact)
     tab = await graceful.online(user)
     assert await c.event("presence:online") == {"userId": user.id}

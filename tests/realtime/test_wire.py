@@ -260,7 +260,7 @@ async def test_server_pings_and_a_ponging_client_stays(make_harness, session):
 async def test_silent_client_is_dropped_and_counts_as_disconnect(make_harness, session):
     harness = await make_harness(ping_interval_seconds=0.1, ping_timeout_seconds=0.5)
     alice, bob = await harness.register(), await harness.register()
-    await harness.create_task(alice, assignedTo=bob.id)  # contacts
+    await harness.make_contacts(alice, bob)
     watcher = await opened(harness, session, alice.token)
     silent = await opened(harness, session, bob.token)
     assert event_payload(await watcher.recv())[0] == "presence:online"

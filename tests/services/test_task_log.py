@@ -43,8 +43,10 @@ async def test_every_change_is_published_as_logged(core):
     ]
     created, _, updated, _, unassigned, _ = logged
     o, a = owner.id, assignee.id
-    assert (created.users, created.tasks, created.gained) == ((o, a), (), (o, a))
-    assert (updated.users, updated.tasks, updated.payload["status"]) == ((o, a), (task.id,), "done")
+    # Assigning makes no contacts; the assignee's first status change does.
+    assert (created.users, created.tasks, created.met) == ((o, a), (), ())
+    assert (updated.users, updated.tasks, updated.payload["status"], updated.met) == ((o, a), (task.id,), "done", (o, a))
+    assert unassigned.met == ()
     assert (unassigned.users, unassigned.leaving, unassigned.payload["previousAssignee"]) == ((o, a), (a,), a)
 
     stored = {n.id: n for n in (await store.find_notifications(o, unread_only=False, skip=0, limit=10))[0]}

@@ -31,7 +31,7 @@ async def test_a_change_set_writes_the_change_its_notifications_and_its_entries(
     owner, assignee = await new_user(), await new_user()
     task = await new_task(owner, assigned_to=assignee.id)
     note = notification_for(assignee, task)
-    entries = (entry(1, tasks=(task.id,), leaving=("u2",), gained=("u3",)), entry(2))
+    entries = (entry(1, tasks=(task.id,), leaving=("u2",), met=("u3", "u4")), entry(2))
 
     offsets = await store.apply(ChangeSet(
         task_update=TaskUpdate(task.id, 1, {"title": "Renamed", "version": 2, "updated_at": T0}),
@@ -154,3 +154,10 @@ async def test_sessions_left_open_by_a_crash_are_ended_and_one_can_be_deleted(st
     await store.delete_session("p1")
     await store.delete_session("unknown")
     assert await store.get_session("p1") is None and await store.get_session("p2") is not None
+
+
+def test_an_entry_logged_by_an_earlier_version_still_reads():
+    """Entries logged before `met` replaced `gained` (and any field this version lacks)."""
+    old = ('{"event":"task:created","payload":{"taskId":"t"},"users":["a","b"],"tasks":[],"leaving":[],'
+           '"gained":["b"],"offset":"","at":0.0}')
+    assert LogEntry.from_json(old) == LogEntry("task:created", {"taskId": "t"}, users=("a", "b"))

@@ -11,8 +11,8 @@ import pytest
 from tasktrek.domain import PRIORITIES, STATUSES, new_id
 from tasktrek.errors import EmailTaken
 from tasktrek.events import LogEntry
-from tasktrek.records import Task
-from tasktrek.store import ChangeSet, ReadUpdate, TaskQuery
+from tasktrek.records import Act, Task
+from tasktrek.store import ChangeSet, ReadUpdate, TaskQuery, TaskUpdate
 
 DAY = datetime(2026, 5, 1, tzinfo=timezone.utc)
 
@@ -434,10 +434,10 @@ async def test_random_queries_match_the_reference(store, new_user):
     assert queries_with_matches > 200  # the queries really select something
 
 
-# task_partners
+# task pairs, assignments, acts
 
 
-async def test_task_partners_are_the_other_parties_of_live_shared_tasks(store, new_user, new_task):
+async def test_task_pairs_are_the_live_shared_tasks_with_their_roles(store, new_user, new_task):
     me, boss, helper, former, stranger = [await new_user() for _ in range(5)]
     await new_task(boss, assigned_to=me.id)
     await new_task(me, assigned_to=helper.id)
@@ -447,9 +447,33 @@ async def test_task_partners_are_the_other_parties_of_live_shared_tasks(store, n
     await new_task(me)
     await new_task(stranger, assigned_to=boss.id)
 
-    assert await store.task_partners(me.id) == {boss.id, helper.id}
-    assert await store.task_partners(boss.id) == {me.id, stranger.id}
-    assert await store.task_partners(former.id) == set()
+    assert await store.task_pairs(me.id) == {(boss.id, me.id), (me.id, helper.id)}
+    assert await store.task_pairs(boss.id) == {(boss.id, me.id), (stranger.id, boss.id)}
+    assert await store.task_pairs(former.id) == set()
+    assert await store.live_assignments(me.id) == {helper.id: 2}
+    assert await store.live_assignments(helper.id) == {}
+
+
+async def test_acts_are_recorded_once_each_with_their_change(store, new_user, new_task):
+    owner, assignee, other = [await new_user() for _ in range(3)]
+    task = await new_task(owner, assigned_to=assignee.id)
+    change = ChangeSet(task_update=TaskUpdate(task.id, 1, {"status": "done", "version": 2, "updated_at": DAY}),
+                       acts=(Act(assignee.id, owner.id),))
+    assert await store.apply(change) == ()
+    assert await store.apply(ChangeSet(acts=(Act(assignee.id, owner.id), Act(owner.id, other.id)))) == ()  # once each
+
+    assert await store.acted_toward(owner.id) == {assignee.id}
+    assert await store.acted_by(owner.id) == {other.id}
+    assert (await store.acted_by(assignee.id), await store.acted_toward(other.id)) == ({owner.id}, {owner.id})
+
+
+async def test_acts_of_a_change_that_does_not_hold_are_not_recorded(store, new_user, new_task):
+    owner, assignee = await new_user(), await new_user()
+    task = await new_task(owner, assigned_to=assignee.id)
+    stale = ChangeSet(task_update=TaskUpdate(task.id, 9, {"status": "done", "version": 10, "updated_at": DAY}),
+                      acts=(Act(assignee.id, owner.id),))
+    assert await store.apply(stale) is None
+    assert await store.acted_toward(owner.id) == set()
 
 
 # notifications
