@@ -69,9 +69,12 @@ class Harness:
         return body
 
     async def make_contacts(self, owner: User, assignee: User, **fields) -> dict:
-        """A task of `owner`'s that `assignee` has started: the two are presence contacts."""
+        """A task of `owner`'s that `assignee` has started: the two are presence contacts
+        (and the introduction that change makes is over)."""
         task = await self.create_task(owner, assignedTo=assignee.id, **fields)
-        return await self.set_status(assignee, task["_id"], "in-progress")
+        started = await self.set_status(assignee, task["_id"], "in-progress")
+        await self.settled()
+        return started
 
     async def update_task(self, user: User, task_id: str, **fields) -> dict:
         _, body = await self.request("PUT", f"/api/tasks/{task_id}", user, json=fields, expect=200)
