@@ -62,7 +62,7 @@ class LogEntry:
         # (~30 µs of every write); the same keys in the same order, so the same text.
         return json.dumps({
             "event": self.event, "payload": self.payload, "users": self.users, "tasks": self.tasks,
-            "leaving": self.leaving, "gained": self.gained, "offset": self.offset, "at": self.at,
+            "leaving": self.leaving, "met": self.met, "offset": self.offset, "at": self.at,
         }, separators=(",", ":"))
 
     @classmethod
