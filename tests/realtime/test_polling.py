@@ -161,6 +161,7 @@ async def test_a_client_that_stops_polling_is_reaped_and_goes_offline(make_harne
     watcher = await RawSocket.open(session, harness.ws_url())  # answers pings while it reads
     await watcher.connect(alice.token)
     assert event_payload(await watcher.recv())[0] == "notification:count"
+    await harness.settled()  # alice's own arrival is announced before bob is there to hear it
     quitter = await connected(harness, session, bob)
     loop = asyncio.get_running_loop()
     stopped = loop.time()  # bob's last poll just ended; he never polls again

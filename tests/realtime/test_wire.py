@@ -262,6 +262,7 @@ async def test_silent_client_is_dropped_and_counts_as_disconnect(make_harness, s
     alice, bob = await harness.register(), await harness.register()
     await harness.make_contacts(alice, bob)
     watcher = await opened(harness, session, alice.token)
+    await harness.settled()  # alice's own arrival is announced before bob is there to hear it
     silent = await opened(harness, session, bob.token)
     assert event_payload(await watcher.recv())[0] == "presence:online"
     next_for_watcher = asyncio.create_task(watcher.recv())  # it answers pings meanwhile
