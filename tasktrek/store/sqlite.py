@@ -10,7 +10,8 @@ import asyncio
 import json
 import sqlite3
 import time
-from contextlib import asynccontextmanager, contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ from ..errors import EmailTaken, IncompatibleDatabase, StoreUnavailable
 from ..events import LogEntry, offset_number
 from ..records import Notification, Task, User
 from .base import (
-    TASK_INDEX_FIELDS, ChangeSet, ReadUpdate, SessionRecord, TaskQuery, TaskUpdate, Unmet,
+    TASK_INDEX_FIELDS, ChangeSet, ReadUpdate, SessionRecord, TaskQuery, TaskUpdate,
     from_stored, stored, stored_record, task_index_fields, task_sort_keys,
 )
 
@@ -175,6 +176,27 @@ def _from_row(kind: type, row: sqlite3.Row):
     return from_stored(kind, record)
 
 
+def _task_insert(task: Task) -> tuple[str, dict]:
+    fields = stored_record(task)
+    return _insert_sql("tasks", TASK_COLUMNS), _to_sql({**fields, **task_index_fields(fields)})
+
+
+def _task_update(task_id: str, expected_version: int, changes: dict, returning: str = "") -> tuple[str, dict]:
+    """Compare-and-set: the UPDATE of the task's `changes` that matches only at `expected_version`."""
+    fields = stored(Task, changes)
+    values = _to_sql({**fields, **task_index_fields(fields)})
+    unknown = set(values) - set(TASK_COLUMNS[1:])
+    if unknown:  # column names are spliced into the SQL: only known ones
+        raise ValueError(f"not task fields: {sorted(unknown)}")
+    assignments = ", ".join(f"{name} = :{name}" for name in values)
+    sql = f"UPDATE tasks SET {assignments} WHERE _id = :task_id AND version = :expected_version {returning}"
+    return sql, {**values, "task_id": task_id, "expected_version": expected_version}
+
+
+def _notification_insert(notification: Notification) -> tuple[str, dict]:
+    return _insert_sql("notifications", NOTIFICATION_COLUMNS), _to_sql(stored_record(notification))
+
+
 def _marks(values) -> str:
     return ", ".join("?" * len(values))
 
@@ -258,32 +280,21 @@ class SqliteStore:
         self.busy_timeout_ms = busy_timeout_ms
         self.source = source
         self._db: aiosqlite.Connection | None = None
-        # One connection serves every coroutine: while a transaction is open on it, nobody
-        # else's statement may run on it (it would join, and roll back with, that transaction).
-        self._lock = asyncio.Lock()
-        self._transaction: asyncio.Task | None = None  # the task whose transaction is open
+        # Change sets are written by a connection of their own, in a thread of their own.
+        self._writer: sqlite3.Connection | None = None
+        self._writer_thread: ThreadPoolExecutor | None = None
         self._probe: sqlite3.Connection | None = None  # read-only, used on the event loop: see latest_offset_now
 
     # plumbing: every statement goes through these, so every error is translated
 
     # `db`: the connection being opened (set up and migrated before anything else may use it).
 
-    @asynccontextmanager
-    async def _turn(self):
-        """Run statements outside an open transaction, or as part of the caller's own."""
-        if self._transaction is not None and self._transaction is asyncio.current_task():
-            yield
-            return
-        async with self._lock:
-            yield
-
     async def _fetchall(self, sql: str, params=(), *, db: aiosqlite.Connection | None = None) -> list[sqlite3.Row]:
         db = db or self._db
         if db is None:
             raise StoreUnavailable()
-        async with self._turn():
-            with _unavailable_when_unusable():
-                return list(await db.execute_fetchall(sql, params))
+        with _unavailable_when_unusable():
+            return list(await db.execute_fetchall(sql, params))
 
     async def _fetchone(self, sql: str, params=(), *, db: aiosqlite.Connection | None = None) -> sqlite3.Row | None:
         rows = await self._fetchall(sql, params, db=db)
@@ -294,29 +305,9 @@ class SqliteStore:
         db = db or self._db
         if db is None:
             raise StoreUnavailable()
-        async with self._turn():
-            with _unavailable_when_unusable():
-                async with db.execute(sql, params) as cursor:
-                    return cursor.rowcount
-
-    @asynccontextmanager
-    async def _transaction_block(self):
-        """BEGIN IMMEDIATE … COMMIT, rolled back when the block raises (or is cancelled)."""
-        if self._db is None:
-            raise StoreUnavailable()
-        async with self._lock:
-            self._transaction = asyncio.current_task()
-            try:
-                await self._execute("BEGIN IMMEDIATE")
-                try:
-                    yield
-                    await self._execute("COMMIT")
-                except BaseException:
-                    if self._db is not None and self._db.in_transaction:
-                        await asyncio.shield(self._db.rollback())
-                    raise
-            finally:
-                self._transaction = None
+        with _unavailable_when_unusable():
+            async with db.execute(sql, params) as cursor:
+                return cursor.rowcount
 
     # lifecycle
 
@@ -344,11 +335,26 @@ class SqliteStore:
             await self._execute("PRAGMA synchronous = NORMAL", db=db)  # durable enough under WAL, much faster
             await self._execute("PRAGMA foreign_keys = ON", db=db)
             await self._migrate(db)
+            writer_thread = ThreadPoolExecutor(1, thread_name_prefix="tasktrek-sqlite-writer")
+            try:
+                self._writer = await asyncio.get_running_loop().run_in_executor(writer_thread, self._open_writer)
+            except BaseException:
+                writer_thread.shutdown(wait=False)
+                raise
+            self._writer_thread = writer_thread
         except BaseException:
             await db.close()
             raise
         self._probe = self._open_probe()
         self._db = db  # only now: requests meanwhile are answered 503, never see a half-made schema
+
+    def _open_writer(self) -> sqlite3.Connection:
+        with _unavailable_when_unusable():
+            # Autocommit too: apply BEGINs its own transaction. Made in, and used only by, the writer thread.
+            writer = sqlite3.connect(self.path, isolation_level=None, timeout=self.busy_timeout_ms / 1000)
+            writer.execute("PRAGMA synchronous = NORMAL")
+            writer.execute("PRAGMA foreign_keys = ON")
+        return writer
 
     def _open_probe(self) -> sqlite3.Connection | None:
         # Never waits for a lock (timeout 0): busy is answered as unavailable, and the caller
@@ -390,6 +396,10 @@ class SqliteStore:
             )
 
     async def close(self) -> None:
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            await asyncio.get_running_loop().run_in_executor(self._writer_thread, writer.close)
+            self._writer_thread.shutdown(wait=False)
         if self._probe is not None:
             probe, self._probe = self._probe, None
             probe.close()
@@ -443,24 +453,14 @@ class SqliteStore:
     # tasks
 
     async def insert_task(self, task: Task) -> None:
-        fields = stored_record(task)
-        await self._execute(_insert_sql("tasks", TASK_COLUMNS), _to_sql({**fields, **task_index_fields(fields)}))
+        await self._execute(*_task_insert(task))
 
     async def get_task(self, task_id: str) -> Task | None:
         row = await self._fetchone("SELECT * FROM tasks WHERE _id = ?", (task_id,))
         return None if row is None else _from_row(Task, row)
 
     async def update_task(self, task_id: str, expected_version: int, changes: dict) -> Task | None:
-        fields = stored(Task, changes)
-        values = _to_sql({**fields, **task_index_fields(fields)})
-        unknown = set(values) - set(TASK_COLUMNS[1:])
-        if unknown:  # column names are spliced into the SQL: only known ones
-            raise ValueError(f"not task fields: {sorted(unknown)}")
-        assignments = ", ".join(f"{name} = :{name}" for name in values)
-        row = await self._fetchone(
-            f"UPDATE tasks SET {assignments} WHERE _id = :task_id AND version = :expected_version RETURNING *",
-            {**values, "task_id": task_id, "expected_version": expected_version},
-        )
+        row = await self._fetchone(*_task_update(task_id, expected_version, changes, "RETURNING *"))
         return None if row is None else _from_row(Task, row)
 
     async def find_tasks(self, query: TaskQuery) -> tuple[list[Task], int]:
@@ -493,7 +493,7 @@ class SqliteStore:
     # notifications
 
     async def insert_notification(self, notification: Notification) -> None:
-        await self._execute(_insert_sql("notifications", NOTIFICATION_COLUMNS), _to_sql(stored_record(notification)))
+        await self._execute(*_notification_insert(notification))
 
     async def find_notifications(
         self, user_id: str, *, unread_only: bool, skip: int, limit: int
@@ -517,57 +517,70 @@ class SqliteStore:
         row = await self._fetchone("SELECT * FROM notifications WHERE _id = ? AND user = ?", (notification_id, user_id))
         return None if row is None else _from_row(Notification, row)
 
-    # changes, atomically: each step is a method of its own (fault-injection tests break one)
+    # changes, atomically, in one round trip: the writer thread runs the whole transaction on
+    # its own connection (a statement at a time from the event loop, each a hop to aiosqlite's
+    # thread and back, held the write lock for four or more hops). Each step is a method of
+    # its own (fault-injection tests break one).
 
     APPLY_STEPS = ("_write_change", "_write_notifications", "_write_acts", "_append_events")  # in this order
 
     async def apply(self, change: ChangeSet) -> tuple[str, ...] | None:
-        try:
-            async with self._transaction_block():
-                if not await self._write_change(change):
-                    raise Unmet()
-                await self._write_notifications(change)
-                await self._write_acts(change)
-                return await self._append_events(change.events)
-        except Unmet:
-            return None
+        if self._writer is None:
+            raise StoreUnavailable()
+        # A caller cancelled meanwhile does not stop the transaction: it commits or rolls back whole.
+        return await asyncio.get_running_loop().run_in_executor(self._writer_thread, self._apply_now, change)
 
-    async def _write_change(self, change: ChangeSet) -> bool:
+    def _apply_now(self, change: ChangeSet) -> tuple[str, ...] | None:
+        db = self._writer
+        if db is None:
+            raise StoreUnavailable()
+        with _unavailable_when_unusable():
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                if not self._write_change(db, change):
+                    db.execute("ROLLBACK")
+                    return None
+                self._write_notifications(db, change)
+                self._write_acts(db, change)
+                offsets = self._append_events(db, change.events)
+                db.execute("COMMIT")
+                return offsets
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+
+    def _write_change(self, db: sqlite3.Connection, change: ChangeSet) -> bool:
         """The change itself, with its precondition; False when that does not hold."""
         if change.new_task is not None:
-            await self.insert_task(change.new_task)
+            db.execute(*_task_insert(change.new_task))
         if change.task_update is not None:
             update: TaskUpdate = change.task_update
-            if await self.update_task(update.task_id, update.expected_version, update.changes) is None:
+            if db.execute(*_task_update(update.task_id, update.expected_version, update.changes)).rowcount != 1:
                 return False
         if change.read_update is not None:
             read: ReadUpdate = change.read_update
-            changed = await self._execute(
+            changed = db.execute(
                 "UPDATE notifications SET read = ? WHERE _id = ? AND user = ? AND read <> ?",
                 (read.read, read.notification_id, read.user_id, read.read),
-            )
+            ).rowcount
             if changed != 1:
                 return False
         return True
 
-    async def _write_notifications(self, change: ChangeSet) -> None:
+    def _write_notifications(self, db: sqlite3.Connection, change: ChangeSet) -> None:
         for notification in change.notifications:
-            await self.insert_notification(notification)
+            db.execute(*_notification_insert(notification))
 
-    async def _write_acts(self, change: ChangeSet) -> None:
+    def _write_acts(self, db: sqlite3.Connection, change: ChangeSet) -> None:
         at = time.time()
-        for act in change.acts:
-            await self._execute("INSERT OR IGNORE INTO acts (actor, toward, at) VALUES (?, ?, ?)", (act.actor, act.toward, at))
+        db.executemany("INSERT OR IGNORE INTO acts (actor, toward, at) VALUES (?, ?, ?)",
+                       [(act.actor, act.toward, at) for act in change.acts])
 
-    async def _append_events(self, entries: tuple[LogEntry, ...]) -> tuple[str, ...]:
-        offsets = []
+    def _append_events(self, db: sqlite3.Connection, entries: tuple[LogEntry, ...]) -> tuple[str, ...]:
         at = time.time()
-        for entry in entries:
-            row = await self._fetchone(
-                "INSERT INTO events (at, entry) VALUES (?, ?) RETURNING seq", (at, entry.to_json())
-            )
-            offsets.append(str(row["seq"]))
-        return tuple(offsets)
+        sql = "INSERT INTO events (at, entry) VALUES (?, ?) RETURNING seq"
+        return tuple(str(db.execute(sql, (at, entry.to_json())).fetchone()[0]) for entry in entries)
 
     # the event log
 
