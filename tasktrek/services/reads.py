@@ -28,6 +28,7 @@ checks themselves still run on every request.
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Hashable
@@ -64,6 +65,9 @@ class PageCache:
         self._keys_by_user: dict[str, set[tuple[str, Hashable]]] = {}
         self._seen: int | None = None  # every log entry up to this offset has been taken in
         self.epoch = 0  # grows whenever entries are taken in (pages may have been dropped)
+        # One reader takes new entries in at a time; readers that arrive meanwhile wait and
+        # find them taken in (64 readers reading the same entries each cost ~20 µs an entry).
+        self._taking_in = asyncio.Lock()
 
     @staticmethod
     def supported(store) -> bool:
@@ -83,10 +87,12 @@ class PageCache:
             self._drop_all()
             self._seen = newest
         elif newest > self._seen:
-            try:
-                await self._take_in(newest)
-            except StoreUnavailable:
-                return None
+            async with self._taking_in:
+                if newest > self._seen:  # not taken in by whoever held the lock before
+                    try:
+                        await self._take_in(newest)
+                    except StoreUnavailable:
+                        return None
         return self.epoch
 
     async def _take_in(self, newest: int) -> None:

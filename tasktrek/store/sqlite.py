@@ -23,7 +23,7 @@ from ..errors import EmailTaken, IncompatibleDatabase, StoreUnavailable
 from ..events import LogEntry, offset_number
 from ..records import Notification, Task, User
 from .base import (
-    TASK_INDEX_FIELDS, ChangeSet, ReadUpdate, SessionRecord, TaskQuery, TaskUpdate,
+    ChangeSet, ReadUpdate, SessionRecord, TaskQuery, TaskUpdate,
     from_stored, stored, stored_record, task_index_fields, task_sort_keys,
 )
 
@@ -161,18 +161,16 @@ def _to_sql(record: dict) -> dict:
 
 
 def _from_row(kind: type, row: sqlite3.Row):
-    record = {}
-    for name in row.keys():
-        value = row[name]
-        if name in TASK_INDEX_FIELDS:
-            continue
-        if name in _DATETIME_COLUMNS and value is not None:
-            value = StoredInstant.parse(value)  # the Z makes it aware UTC; rendering it reuses the text
-        elif name in _BOOLEAN_COLUMNS:
-            value = bool(value)
-        elif name == "data":
-            value = json.loads(value)
-        record[name] = value
+    record = dict(zip(row.keys(), row))  # the derived index columns are not record fields: from_stored skips them
+    for name in _DATETIME_COLUMNS:
+        value = record.get(name)
+        if value is not None:
+            record[name] = StoredInstant.parse(value)  # the Z makes it aware UTC; rendering it reuses the text
+    for name in _BOOLEAN_COLUMNS:
+        if name in record:
+            record[name] = bool(record[name])
+    if "data" in record:
+        record["data"] = json.loads(record["data"])
     return from_stored(kind, record)
 
 
