@@ -177,7 +177,11 @@ def _tabulate(outcome: Outcome, label: str, runs: dict[str, list[LoadResult]], b
             continue
         floor = medians[floor_name]
         ratios = {"rps": ratio(ours["rps"], floor["rps"]), "p50": ratio(ours["p50_ms"], floor["p50_ms"]),
-                  "p99": ratio(ours["p99_ms"], floor["p99_ms"])}
+                  "p99": ratio(ours["p99_ms"], floor["p99_ms"]),
+                  # Requests per second of server CPU: the ratio of costs, still true when the
+                  # generator, not the server, set the pace (server CPU well under 100%).
+                  "rps_per_cpu": ratio(ratio(ours["rps"], ours["server_cpu"]), ratio(floor["rps"], floor["server_cpu"])),
+                  "other_cpu": floor["server_cpu"]}
         outcome.summary[label][key] = ratios
         outcome.rows.append([label, f"{TASKTREK} ÷ {shown}", *(f"x{ratios[k]:.2f}" for k in ("rps", "p50", "p99")),
                              "", "", ""])
