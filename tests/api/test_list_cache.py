@@ -223,3 +223,26 @@ async def test_parsed_queries_are_what_the_schema_makes_of_them_first_and_every_
         return
     first, second = parsed.load(request), parsed.load(request)
     assert first == second == expected and first is not second
+
+
+async def test_concurrent_readers_take_new_entries_in_once_and_all_answer_as_the_twin(api, twin):
+    import asyncio
+
+    owner = await api.register("owner")
+    await api.create_task(owner)
+    await assert_same_as_twin(api, twin, [owner])
+    store = api.client.app[SERVICES].tasks.store
+    reads = []
+    events_after = store.events_after
+
+    async def counted(offset, limit):
+        reads.append((offset, limit))
+        return await events_after(offset, limit)
+
+    store.events_after = counted
+    for n in range(5):
+        await twin.create_task(owner, title=f"elsewhere {n}")
+    expected = await answer(twin, "/api/tasks", owner)
+    answers = await asyncio.gather(*(answer(api, "/api/tasks", owner) for _ in range(20)))
+    assert all(a == expected for a in answers)
+    assert len(reads) == 1  # one reader took the five entries in; the others waited for it
