@@ -5,7 +5,8 @@ failed logins shares the CPU with every real user's login, and all of them take 
 as the whole storm. `PasswordWork` runs at most `workers` jobs at once (≈ the cores), keeps
 at most `max_waiting` waiting, lets no client address hold more than `per_client` of the
 places (waiting or running), and hands a freed worker to the addresses in turn, those
-without a recent failed login first. A job that finds no place is refused at once with 429
+without a recent failed login first; when the queue is full, such an address takes the place
+of the suspect's job that queued last (refused then). A job that finds no place is refused at once with 429
 and a Retry-After estimated from the queue: a storm costs its sender fast refusals, not the
 other users their logins. A storm from many addresses fails at each of them, so the real
 users' logins still go first.
@@ -51,8 +52,13 @@ class PasswordWork:
     async def run(self, client: str, job: Callable[..., T], *args) -> T:
         """`job(*args)` in a worker thread once a worker is free for `client`; raises
         TooManyRequests at once when there is no place for it."""
-        if self._held[client] >= self.per_client or (self._running >= self.workers and self._waiting_count >= self.max_waiting):
+        if self._held[client] >= self.per_client:
             raise TooManyRequests(self.retry_after(), message=SERVER_BUSY)
+        if self._running >= self.workers and self._waiting_count >= self.max_waiting:
+            # Full: a client in good standing takes the place of the suspect who queued last
+            # (else a storm from many addresses keeps the queue full and real users out).
+            if self._lane(client) is not self._lanes[0] or not self._refuse_last_suspect():
+                raise TooManyRequests(self.retry_after(), message=SERVER_BUSY)
         self._held[client] += 1
         try:
             if self._running < self.workers and not self._waiting_count:
@@ -119,6 +125,20 @@ class PasswordWork:
             self._waiting_count -= 1
             if not queue:
                 del lane[client]
+
+    def _refuse_last_suspect(self) -> bool:
+        """Answer the suspect's job that queued last with 429 now; False when none waits."""
+        suspects = self._lanes[1]
+        if not suspects:
+            return False
+        client, queue = next(reversed(suspects.items()))
+        turn = queue.pop()
+        self._waiting_count -= 1
+        if not queue:
+            del suspects[client]
+        if not turn.done():
+            turn.set_exception(TooManyRequests(self.retry_after(), message=SERVER_BUSY))
+        return True
 
     def _next(self) -> None:
         """Give free workers to waiting jobs, one client after another, the lane of clients

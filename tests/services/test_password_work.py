@@ -127,3 +127,26 @@ async def test_a_failure_stops_counting_after_its_time():
     jobs.release.set()
     await asyncio.gather(running, old, user)
     assert jobs.started == ["first", "old", "user"]  # in turn: "old" is in good standing again
+
+
+async def test_a_full_queue_of_suspects_still_admits_a_client_in_good_standing():
+    """A storm from many addresses that have failed keeps the queue full: a real user's job
+    takes the place of the suspect's that queued last, which is refused (429) at once."""
+    work, jobs = PasswordWork(workers=1, max_waiting=3, per_client=2), Jobs()
+    running = asyncio.create_task(work.run("attacker0", jobs.job, "a0"))
+    await jobs.until_started(1)
+    for i in range(1, 4):
+        work.failed(f"attacker{i}")
+    storm = [asyncio.create_task(work.run(f"attacker{i}", jobs.job, f"a{i}")) for i in range(1, 4)]
+    await queued(work, 3)
+    user = asyncio.create_task(work.run("user", jobs.job, "u"))
+    with pytest.raises(TooManyRequests) as refused:
+        await storm[-1]  # the last to queue gave its place up
+    assert refused.value.message == SERVER_BUSY and refused.value.retry_after >= 1
+    work.failed("attacker9")
+    with pytest.raises(TooManyRequests):  # a suspect takes no one's place
+        await work.run("attacker9", jobs.job, "a9")
+    jobs.release.set()
+    assert await asyncio.gather(running, user, *storm[:2]) == ["a0", "u", "a1", "a2"]
+    assert jobs.started[:2] == ["a0", "u"]
+    assert work.stats() == {"running": 0, "waiting": 0, "clients": 0}
