@@ -12,8 +12,8 @@
   polite close, and `finish()` when it is completely done with the session.
 
 The socket owns what every transport shares: the handshake packet, the server heartbeat (ping
-every `ping_interval`, drop when no pong within `ping_timeout`), the bounded outgoing queue and
-the deadline of a polite close. A client that stopped reading never holds anything up: its
+every `ping_interval`, drop when no pong within `ping_timeout`; its deadlines are kept by the
+gateway's one `Heartbeat` timer), the bounded outgoing queue and the deadline of a polite close. A client that stopped reading never holds anything up: its
 socket is dropped when its queue overflows, when it misses a pong (nothing is flushed to it),
 and when a polite close (the queue, then a close frame or packet) is not done within
 `close_timeout`.
@@ -35,6 +35,7 @@ from typing import Protocol
 from aiohttp import web
 
 from . import engineio as eio
+from .heartbeat import Deadline, Heartbeat
 from .options import RealtimeOptions
 
 log = logging.getLogger(__name__)
@@ -115,20 +116,26 @@ class EngineSocket(ABC):
     transport_name = "abstract"
     upgrades: tuple[str, ...] = ()  # announced in the open packet
 
-    def __init__(self, options: RealtimeOptions, handler: EngineHandler, sid: str | None = None) -> None:
+    # Slots: one of these per connection, for hours (docs/performance.md).
+    __slots__ = ("sid", "options", "state", "close_reason", "_handler", "_heartbeat", "_loop", "_outbox", "_queued",
+                 "_close_code", "_beat", "_awaiting_pong", "_close_timer", "_done", "_finished_flag")
+
+    def __init__(self, options: RealtimeOptions, handler: EngineHandler, heartbeat: Heartbeat,
+                 sid: str | None = None) -> None:
         self.sid = sid or options.sid_prefix + new_sid()
         self.options = options
         self.state = State.OPEN
         self.close_reason: str | None = None
         self._handler = handler
+        self._heartbeat = heartbeat
         self._loop = asyncio.get_running_loop()
         # Frames waiting to be written; made only when one must wait (rare where the transport
         # writes idle sockets at once) and dropped when empty: an idle socket keeps no queue.
         self._outbox: deque[str | bytes] | None = None
         self._queued = 0  # characters (or bytes) waiting in the outbox
         self._close_code = CloseCode.NORMAL
-        self._ping_timer: asyncio.TimerHandle | None = None
-        self._pong_timer: asyncio.TimerHandle | None = None
+        self._beat: Deadline | None = None  # the next ping, or the latest the pong may come
+        self._awaiting_pong = False
         self._close_timer: asyncio.TimerHandle | None = None  # the deadline of a polite close
         self._done: asyncio.Future[None] | None = None
         self._finished_flag = False
@@ -312,33 +319,37 @@ class EngineSocket(ABC):
 
     # --- heartbeat -----------------------------------------------------------------------
 
-    def _schedule_ping(self) -> None:
-        self._ping_timer = self._loop.call_later(self.options.ping_interval, self._ping)
-
-    def _ping(self) -> None:
-        self._ping_timer = None
+    def on_heartbeat(self) -> None:
+        """The heartbeat deadline came (`Heartbeat`): ping, or drop the socket whose pong is late."""
+        self._beat = None
         if self.state is not State.OPEN:
             return
-        self._pong_timer = self._loop.call_later(self.options.ping_timeout, self._pong_missed)
+        if self._awaiting_pong:
+            log.debug("socket %s did not answer a ping", self.sid)
+            self.abort(CloseReason.PING_TIMEOUT)  # nothing is flushed to a client that is gone
+            return
+        self._awaiting_pong = True
+        self._beat = self._heartbeat.after(self.options.ping_timeout, self)
         self.send(eio.Packet(eio.PING))
 
-    def _pong_missed(self) -> None:
-        self._pong_timer = None
-        log.debug("socket %s did not answer a ping", self.sid)
-        self.abort(CloseReason.PING_TIMEOUT)  # nothing is flushed to a client that is gone
+    def _schedule_ping(self) -> None:
+        self._awaiting_pong = False
+        self._beat = self._heartbeat.after(self.options.ping_interval, self)
 
     def _pong_received(self) -> None:
-        if self._pong_timer is None:
+        if not self._awaiting_pong:
             return  # unsolicited pong
-        self._pong_timer.cancel()
-        self._pong_timer = None
+        self._beat.cancel()
         self._schedule_ping()
 
     def _stop_timers(self) -> None:
-        for timer in (self._ping_timer, self._pong_timer, self._close_timer):
-            if timer is not None:
-                timer.cancel()
-        self._ping_timer = self._pong_timer = self._close_timer = None
+        if self._beat is not None:
+            self._beat.cancel()
+            self._beat = None
+        self._awaiting_pong = False
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+            self._close_timer = None
 
     # --- internals -----------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from .background import Background
 from .broadcaster import Broadcaster, Emitter
 from .delivery import Delivery
 from .engine import EngineSocket, handshake_error
+from .heartbeat import Heartbeat
 from .options import RealtimeOptions
 from .presence import Clock, LocalPresence, OfflineCallback, Presence
 from .session import Sessions
@@ -99,6 +100,7 @@ class Gateway:
         self.services = services
         self.events = events or services.events
         self.background = Background()
+        self.heartbeat = Heartbeat()  # every socket's pings and pong deadlines, on one timer
         self.broadcaster = Broadcaster()
         self.presence = presence(options.presence_grace, self._grace_over, clock)
         self.announcer = PresenceAnnouncer(
@@ -152,17 +154,22 @@ class Gateway:
         cors = cors_headers(origins, origin)
         if request.method == hdrs.METH_OPTIONS:
             return web.Response(status=204, headers=preflight_headers(cors))
-        response = await self._dispatch(request, cors)
+        # The transport's coroutine is awaited right here, not under helpers of ours: a
+        # WebSocket's handler stays suspended for the connection's life, every coroutine in
+        # its chain with it, per socket (docs/performance.md).
+        response = self._refusal(request)
+        if response is None:
+            response = await self._transports[request.query["transport"]](request, cors)
         if not response.prepared:
             response.headers.update(cors)
         return response
 
-    async def _dispatch(self, request: web.Request, cors: dict[str, str]) -> web.StreamResponse:
+    def _refusal(self, request: web.Request) -> web.Response | None:
+        """The handshake error answering a request no transport may serve, or None."""
         query = request.query
         if query.get("EIO") != str(eio.PROTOCOL_VERSION):
             return handshake_error(eio.UNSUPPORTED_PROTOCOL_VERSION)
-        serve = self._transports.get(query.get("transport", ""))
-        if serve is None:
+        if query.get("transport", "") not in self._transports:
             return handshake_error(eio.UNKNOWN_TRANSPORT)
         if "sid" not in query:
             if self._closing:
@@ -172,15 +179,18 @@ class Gateway:
                 response = handshake_error((eio.BAD_REQUEST[0], refusal), status=429)
                 response.headers[hdrs.RETRY_AFTER] = RETRY_AFTER_SECONDS
                 return response
-        return await serve(request, cors)
+        return None
 
-    async def _serve_polling(self, request: web.Request, cors: dict[str, str]) -> web.StreamResponse:
-        return await polling.serve(request, self.sessions, self.options, self._opened, self.sessions.engine, cors)
+    # Transports: plain functions returning the transport's coroutine (no frame of their own).
 
-    async def _serve_websocket(self, request: web.Request, cors: dict[str, str]) -> web.StreamResponse:
+    def _serve_polling(self, request: web.Request, cors: dict[str, str]) -> Awaitable[web.StreamResponse]:
+        return polling.serve(request, self.sessions, self.options, self.heartbeat, self._opened,
+                             self.sessions.engine, cors)
+
+    def _serve_websocket(self, request: web.Request, cors: dict[str, str]) -> Awaitable[web.StreamResponse]:
         if "sid" in request.query:  # a polling session upgrading
-            return await polling.upgrade(request, self.sessions.engine)
-        return await websocket.serve(request, self.sessions, self.options, self._opened)
+            return polling.upgrade(request, self.sessions.engine)
+        return websocket.serve(request, self.sessions, self.options, self.heartbeat, self._opened)
 
     def _opened(self, engine: EngineSocket, request: web.BaseRequest) -> None:
         token = bearer_token(request.headers.get(hdrs.AUTHORIZATION)) or request.query.get("token") or None
@@ -216,6 +226,7 @@ class Gateway:
             self._unsubscribe = None
         await self.sessions.close_all(self.options.close_timeout + 1)
         await self.background.cancel()
+        self.heartbeat.close()
         self.presence.close()
 
     async def until_no_sockets(self) -> None:

@@ -25,7 +25,7 @@ import asyncio
 import enum
 import logging
 from types import MappingProxyType
-from typing import Callable
+from typing import Awaitable, Callable
 
 from aiohttp import WSMsgType, hdrs, web
 
@@ -34,6 +34,7 @@ from ..http import body as request_body
 from . import engineio as eio
 from . import websocket
 from .engine import CloseReason, EngineHandler, EngineSocket, State, handshake_error, hang_up
+from .heartbeat import Heartbeat
 from .options import RealtimeOptions
 from .websocket import WebSocketLink
 
@@ -72,9 +73,11 @@ class Carrier(enum.Enum):
 
 class PollingEngineSocket(EngineSocket):
     upgrades = (websocket.NAME,)
+    __slots__ = ("poll", "carrier", "posting", "_get", "_wakeup", "_probe", "_link", "_reading", "_expiry",
+                 "_last_frame")
 
-    def __init__(self, options: RealtimeOptions, handler: EngineHandler) -> None:
-        super().__init__(options, handler)
+    def __init__(self, options: RealtimeOptions, handler: EngineHandler, heartbeat: Heartbeat) -> None:
+        super().__init__(options, handler, heartbeat)
         self.poll = Poll.IDLE
         self.carrier = Carrier.POLLING
         self.posting = False  # a POST is being handled (one at a time)
@@ -344,14 +347,14 @@ def _session(find: Lookup, request: web.BaseRequest) -> PollingEngineSocket | No
     return sock if isinstance(sock, PollingEngineSocket) else None
 
 
-async def serve(request: web.Request, handler: EngineHandler, options: RealtimeOptions, on_open,
-                find: Lookup, headers: dict[str, str]) -> web.StreamResponse:
+async def serve(request: web.Request, handler: EngineHandler, options: RealtimeOptions, heartbeat: Heartbeat,
+                on_open, find: Lookup, headers: dict[str, str]) -> web.StreamResponse:
     """Handle one HTTP request of the polling transport: the handshake (a GET without `sid`),
     a poll (GET) or packets (POST). `headers` (CORS) go on the answers to GETs."""
     if "sid" not in request.query:
         if request.method != hdrs.METH_GET:
             return handshake_error(eio.BAD_HANDSHAKE_METHOD)
-        sock = PollingEngineSocket(options, handler)
+        sock = PollingEngineSocket(options, handler, heartbeat)
         on_open(sock, request)
         sock.start()  # the open packet waits in the queue: this first GET takes it
         return await sock.get(request, headers)
@@ -365,10 +368,15 @@ async def serve(request: web.Request, handler: EngineHandler, options: RealtimeO
     return handshake_error(eio.BAD_REQUEST)
 
 
-async def upgrade(request: web.Request, find: Lookup) -> web.StreamResponse:
+def upgrade(request: web.Request, find: Lookup) -> Awaitable[web.StreamResponse]:
     """Handle `GET /socket.io/?EIO=4&transport=websocket&sid=<sid>`: a polling session moving
-    onto a WebSocket."""
+    onto a WebSocket. A plain function returning the session's coroutine, so that the
+    connection's life adds no frame of its own (docs/performance.md)."""
     sock = _session(find, request)
     if sock is None:
-        return handshake_error(eio.UNKNOWN_SID)
-    return await sock.upgrade(request)
+        return _answer(handshake_error(eio.UNKNOWN_SID))
+    return sock.upgrade(request)
+
+
+async def _answer(response: web.StreamResponse) -> web.StreamResponse:
+    return response

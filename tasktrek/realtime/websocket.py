@@ -17,6 +17,7 @@ from aiohttp import WSMsgType, web
 from . import engineio as eio
 from .engine import CloseReason, EngineHandler, EngineSocket, handshake_error, hang_up
 from .frames import wire_form
+from .heartbeat import Heartbeat
 from .options import RealtimeOptions
 
 log = logging.getLogger(__name__)
@@ -93,23 +94,6 @@ class WebSocketLink:
             writer.cancel()
         hang_up(self._tcp)
 
-    async def read(self) -> str:
-        """Feed incoming frames to the socket until the connection ends; returns why it did."""
-        ws, sock = self.ws, self.sock
-        while True:
-            try:
-                msg = await ws.receive()
-            except Exception as exc:  # closed under us
-                log.debug("socket %s: receive failed: %r", sock.sid, exc)
-                return CloseReason.TRANSPORT_CLOSE
-            if msg.type is WSMsgType.TEXT or msg.type is WSMsgType.BINARY:
-                await sock.receive(msg.data)
-            elif msg.type is WSMsgType.ERROR:
-                log.debug("socket %s: %r", sock.sid, msg.data)
-                return CloseReason.TRANSPORT_ERROR
-            else:
-                return CloseReason.TRANSPORT_CLOSE
-
     async def wind_down(self) -> None:
         """Let a writer in progress finish (a polite close), then make sure the connection is
         gone."""
@@ -125,45 +109,55 @@ class WebSocketLink:
         if not self.ws.closed:
             hang_up(self._tcp)
 
-    async def serve(self) -> None:
-        """Read until the connection ends, wind down, and finish the socket."""
+    async def serve(self, *, handshake: bool = False) -> None:
+        """Feed incoming frames to the socket until the connection ends, wind down, and finish
+        the socket; with `handshake`, first send the open packet and start the heartbeat (a
+        session that starts on this WebSocket). The read loop is here, not in a coroutine of
+        its own: this frame stays suspended for the connection's life, and each frame in the
+        handler's chain costs memory per socket."""
+        ws, sock = self.ws, self.sock
         reason = CloseReason.TRANSPORT_CLOSE
         try:
-            reason = await self.read()
+            if handshake:
+                sock.start()
+            while True:
+                try:
+                    msg = await ws.receive()
+                except Exception as exc:  # closed under us
+                    log.debug("socket %s: receive failed: %r", sock.sid, exc)
+                    break
+                if msg.type is WSMsgType.TEXT or msg.type is WSMsgType.BINARY:
+                    await sock.receive(msg.data)
+                    continue
+                if msg.type is WSMsgType.ERROR:
+                    log.debug("socket %s: %r", sock.sid, msg.data)
+                    reason = CloseReason.TRANSPORT_ERROR
+                break
         finally:
             await self.wind_down()
-            self.sock.finish(reason)
+            sock.finish(reason)
 
 
 class WebSocketEngineSocket(EngineSocket):
     transport_name = NAME
+    __slots__ = ("link",)
 
     def __init__(self, ws: web.WebSocketResponse, request: web.BaseRequest, options: RealtimeOptions,
-                 handler: EngineHandler) -> None:
-        super().__init__(options, handler)
-        self._link = WebSocketLink(self, ws, request)
+                 handler: EngineHandler, heartbeat: Heartbeat) -> None:
+        super().__init__(options, handler, heartbeat)
+        self.link = WebSocketLink(self, ws, request)
 
     def _wake(self) -> None:
-        self._link.wake()
+        self.link.wake()
 
     def _write_now(self, frame: str | bytes) -> bool:
-        return self._link.write_now(frame)
+        return self.link.write_now(frame)
 
     def _drop(self) -> None:
-        self._link.drop()
-
-    async def serve(self) -> None:
-        """Send the handshake, then read frames until the connection ends and finish cleanly."""
-        reason = CloseReason.TRANSPORT_CLOSE
-        try:
-            self.start()
-            reason = await self._link.read()
-        finally:
-            await self._link.wind_down()
-            self.finish(reason)
+        self.link.drop()
 
 
-async def serve(request: web.Request, handler: EngineHandler, options: RealtimeOptions,
+async def serve(request: web.Request, handler: EngineHandler, options: RealtimeOptions, heartbeat: Heartbeat,
                 on_open) -> web.StreamResponse:
     """Handle one `GET /socket.io/?EIO=4&transport=websocket` request without a `sid` (an
     upgrade from polling is `polling.upgrade`)."""
@@ -171,7 +165,7 @@ async def serve(request: web.Request, handler: EngineHandler, options: RealtimeO
     if not ws.can_prepare(request).ok:
         return handshake_error(eio.BAD_REQUEST)
     await ws.prepare(request)
-    sock = WebSocketEngineSocket(ws, request, options, handler)
+    sock = WebSocketEngineSocket(ws, request, options, handler, heartbeat)
     on_open(sock, request)
-    await sock.serve()
+    await sock.link.serve(handshake=True)
     return ws
