@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 from aiohttp import hdrs, web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_protocol import RequestHandler
-from multidict import MultiMapping
+from multidict import CIMultiDict, MultiMapping
 
 from .io import error_response
 from .keys import SETTINGS
@@ -106,7 +106,26 @@ class AccessLogger(AbstractAccessLogger):
 
 
 class JsonErrorRequestHandler(RequestHandler):
-    """aiohttp's connection handler, with its own errors answered as JSON."""
+    """aiohttp's connection handler, with its own errors answered as JSON, and upgrade requests
+    parsed into headers the WebSocket can let go of."""
+
+    def data_received(self, data: bytes) -> None:
+        queued = len(self._messages)
+        super().data_received(data)
+        messages = self._messages
+        for i in range(queued, len(messages)):
+            message, payload = messages[i]
+            if getattr(message, "upgrade", False):
+                messages[i] = (_releasable(message), payload)
+
+    def set_parser(self, parser, data_received_cb=None) -> None:
+        super().set_parser(parser, data_received_cb)
+        if self._upgraded:
+            # The connection speaks WebSocket from now on. The HTTP parser would parse the next
+            # request, which never comes, and until then keeps the last one's headers, raw
+            # headers and URL (~3 KB per socket). aiohttp drops it too when the connection is
+            # lost, and reads it on an upgraded connection only where it checks for None.
+            self._parser = None
 
     def handle_error(self, request, status=500, exc=None, message=None) -> web.StreamResponse:  # noqa: D401
         if status >= 500:
@@ -121,6 +140,16 @@ class JsonErrorRequestHandler(RequestHandler):
         return response
 
 
+def _releasable(message):
+    """An upgrade request's message with its headers in a mutable multidict (of its own), so
+    that once the WebSocket's session is established the gateway can clear those it no longer
+    needs (tasktrek.realtime.websocket.release_headers): aiohttp keeps the message itself in
+    its connection handler's frame for the connection's life, beyond anybody's reach. The raw
+    headers (bytes, aiohttp's copy for `request.raw_headers`, which nothing here reads) are
+    dropped at once."""
+    return message._replace(headers=CIMultiDict(message.headers), raw_headers=())
+
+
 class JsonErrorServer(web.Server):
     def __call__(self) -> RequestHandler:
         # aiohttp has no option for the handler class; the same arguments it would use.
@@ -128,7 +157,8 @@ class JsonErrorServer(web.Server):
 
 
 class Runner(web.AppRunner):
-    """An AppRunner whose connections answer aiohttp's own errors as JSON."""
+    """An AppRunner whose connections answer aiohttp's own errors as JSON, and whose WebSockets
+    let go of their HTTP parser and handshake headers (JsonErrorRequestHandler)."""
 
     def __init__(self, app: web.Application, **kwargs) -> None:
         # aiohttp instantiates the logger class itself: the app's proxies travel on a subclass.

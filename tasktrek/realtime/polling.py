@@ -274,6 +274,7 @@ class PollingEngineSocket(EngineSocket):
     def _switch(self, ws: web.WebSocketResponse, request: web.BaseRequest) -> None:
         log.debug("socket %s: upgraded to websocket", self.sid)
         self._link = WebSocketLink(self, ws, request)
+        websocket.release_headers(request, ws)
         self.carrier = Carrier.WEBSOCKET
         self._cancel_expiry()
         self._release_held()  # a poll still held ends with a noop
