@@ -19,11 +19,11 @@ Every request is answered from a page that reflects every change committed befor
 arrived.
 
 User records (the token's user, loaded by every authenticated request to check revocation and
-disabling) are kept while *nothing at all* was committed to the database since they were read:
-SQLite's `PRAGMA data_version` changes with every commit by any connection, this process's
-own writes and other processes' (another node, `tasktrek users disable`) alike. A logout or a
-disable is a commit, so the very next request loads the record again and is refused; the
-checks themselves still run on every request.
+disabling) are kept while no user record was changed since they were read: a trigger counts
+every change to the users table in the change's own transaction, whichever process makes it
+(this one, another node, `tasktrek users disable`). A logout or a disable is such a change,
+so the very next request loads the record again and is refused; the checks themselves still
+run on every request. (Task writes leave the count alone: under writes the records stay.)
 """
 
 from __future__ import annotations
@@ -146,8 +146,8 @@ class PageCache:
 
 
 class UserRecords:
-    """User records by id, each valid while the database's data version is the one read before
-    it was loaded. Needs a store with `data_version_now()` (see `supported`)."""
+    """User records by id, each valid while the store's count of user changes is the one read
+    before it was loaded. Needs a store with `users_version_now()` (see `supported`)."""
 
     def __init__(self, store, *, max_users: int = MAX_USERS) -> None:
         self.store = store
@@ -156,7 +156,7 @@ class UserRecords:
 
     @staticmethod
     def supported(store) -> bool:
-        return callable(getattr(store, "data_version_now", None))
+        return callable(getattr(store, "users_version_now", None))
 
     def __len__(self) -> int:
         return len(self._users)
@@ -164,7 +164,7 @@ class UserRecords:
     async def get(self, user_id: str) -> User | None:
         """The user's record as the store has it now (None: no such user)."""
         try:
-            version = self.store.data_version_now()
+            version = self.store.users_version_now()
         except StoreUnavailable:
             return await self.store.get_user(user_id)  # the slow path says what is wrong
         kept = self._users.get(user_id)

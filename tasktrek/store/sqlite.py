@@ -112,6 +112,14 @@ MIGRATIONS: list[tuple[str, ...]] = [
         ) WITHOUT ROWID""",
         "CREATE INDEX acts_toward ON acts (toward, actor)",
     ),
+    (
+        # Counts changes to user records (logout, disable, a new password), whichever process
+        # makes them: the user-record cache (services/reads.py) keeps a record while it holds.
+        "CREATE TABLE users_changes (id INTEGER PRIMARY KEY CHECK (id = 1), count INTEGER NOT NULL)",
+        "INSERT INTO users_changes (id, count) VALUES (1, 0)",
+        "CREATE TRIGGER users_updated AFTER UPDATE ON users BEGIN UPDATE users_changes SET count = count + 1; END",
+        "CREATE TRIGGER users_deleted AFTER DELETE ON users BEGIN UPDATE users_changes SET count = count + 1; END",
+    ),
 ]
 
 USER_COLUMNS = ("_id", "name", "email", "passwordHash", "tokensRevokedAt", "createdAt", "disabledAt")
@@ -598,15 +606,14 @@ class SqliteStore:
             raise StoreUnavailable() from exc
         return 0 if row is None else row[0]
 
-    def data_version_now(self) -> int:
-        """SQLite's `PRAGMA data_version` on the read-only connection: it changes whenever any
-        other connection (this store's own included, and every other process) committed since
-        it was last read. For the user cache (services/reads.py); raises StoreUnavailable
-        rather than wait."""
+    def users_version_now(self) -> int:
+        """How many times user records were changed or removed, by any process (a trigger
+        counts them in the change's own transaction), read on the read-only connection. For
+        the user-record cache (services/reads.py); raises StoreUnavailable rather than wait."""
         if self._probe is None:
             raise StoreUnavailable()
         try:
-            return self._probe.execute("PRAGMA data_version").fetchone()[0]
+            return self._probe.execute("SELECT count FROM users_changes").fetchone()[0]
         except sqlite3.Error as exc:
             raise StoreUnavailable() from exc
 

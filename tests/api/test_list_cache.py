@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tasktrek import create_app
-from tasktrek.http.keys import SERVICES
+from tasktrek.http.keys import SERVICES, STORE
 from tasktrek.services import TaskFilter
 from tasktrek.store import SqliteStore
 
@@ -178,7 +178,7 @@ async def test_without_a_readable_log_counter_nothing_is_cached_and_answers_stay
 
 @pytest.mark.parametrize("through", ["same app", "other process"])
 async def test_logout_and_disable_refuse_the_very_next_request_though_user_records_are_kept(api, twin, through):
-    """The user-record fast path (UserRecords): kept while nothing was committed, so a logout
+    """The user-record fast path (UserRecords): kept while no user record changed, so a logout
     or a disable, made anywhere, is seen by the next request."""
     owner, other = await api.register("owner"), await api.register("other")
     for _ in range(2):
@@ -194,6 +194,22 @@ async def test_logout_and_disable_refuse_the_very_next_request_though_user_recor
     await twin.client.app[SERVICES].users.disable(other.email)  # as `tasktrek users disable` does
     resp, body = await api.call("GET", "/api/users/me", other)
     assert (resp.status, body) == (401, {"message": "invalid token"})
+
+
+async def test_task_writes_leave_user_records_kept_and_user_changes_do_not(api, twin):
+    """What the user-record cache watches: a count of changes to users, moved by a logout or a
+    new password through any process, and by no task write."""
+    owner = await api.register("owner")
+    store = api.client.app[STORE]
+    counted = store.users_version_now()
+    task = await api.create_task(owner, title="a write")
+    await api.call("PUT", f"/api/tasks/{task['_id']}", owner, json={"title": "another"})
+    await twin.create_task(owner, title="a write elsewhere")
+    assert store.users_version_now() == counted
+    await twin.client.app[SERVICES].users.set_password(owner.email, "another horse")
+    assert store.users_version_now() == counted + 1
+    await api.call("POST", "/api/users/logout", owner)
+    assert store.users_version_now() == counted + 2
 
 
 @pytest.mark.parametrize("query", [
