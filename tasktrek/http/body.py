@@ -87,12 +87,19 @@ async def read_body(request: web.BaseRequest, *, limit: int, timeout: float) -> 
     body = bytearray()
     received = 0
     try:
-        async with asyncio.timeout(timeout):
-            async for chunk in request.content.iter_any():
-                received += len(chunk)
-                body += inflater.feed(chunk) if inflater else chunk
-                if received > limit or len(body) > limit:
-                    raise PayloadTooLarge()
+        if request.content.is_eof():
+            # All of it came with the headers (most bodies do): nothing to wait for, no deadline.
+            chunk = request.content.read_nowait()
+            body += inflater.feed(chunk) if inflater else chunk
+            if len(chunk) > limit or len(body) > limit:
+                raise PayloadTooLarge()
+        else:
+            async with asyncio.timeout(timeout):
+                async for chunk in request.content.iter_any():
+                    received += len(chunk)
+                    body += inflater.feed(chunk) if inflater else chunk
+                    if received > limit or len(body) > limit:
+                        raise PayloadTooLarge()
     except TimeoutError:
         raise BodyTimeout() from None
     except (HttpProcessingError, RequestPayloadError):  # malformed chunking or compression

@@ -47,8 +47,10 @@ async def json_object(request: web.Request) -> dict:
         return {}
     try:
         data = json.loads(raw)
-        # Lone surrogates parse but cannot be stored or sent as UTF-8.
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
+        # Lone surrogates parse but cannot be stored or sent as UTF-8. Only a \u escape or a
+        # byte outside ASCII (UTF-8 or UTF-16 surrogate bytes) can make one.
+        if b"\\u" in raw or not raw.isascii():
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
     except (ValueError, UnicodeError):
         raise ValidationFailed("malformed JSON body") from None
     except RecursionError:

@@ -54,8 +54,10 @@ async def test_bad_task_bodies_are_400_and_change_nothing(api, method, suffix, p
 @pytest.mark.parametrize(
     "raw",
     [b"{", b"[]", b'"text"', b"42", b"null", b"\xff\xfe", b'{"title": "\\ud800"}', b'{"title": "a\\udfff b"}',
+     b'{"title": "\xed\xa0\x80"}', '{"title": "\ud800"}'.encode("utf-16", "surrogatepass"),
      b"[" * 100_000 + b"]" * 100_000, b'{"title":' + b'{"a":' * 5000 + b"1" + b"}" * 5001],
-    ids=["truncated", "array", "string", "number", "null", "not-utf8", "lone-high-surrogate", "lone-low-surrogate", "deep-array", "deep-object"],
+    ids=["truncated", "array", "string", "number", "null", "not-utf8", "lone-high-surrogate", "lone-low-surrogate",
+         "utf8-encoded-surrogate", "utf16-surrogate", "deep-array", "deep-object"],
 )
 async def test_malformed_json_is_400(api, raw):
     user = await api.register()

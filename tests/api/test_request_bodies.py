@@ -109,3 +109,25 @@ async def test_a_client_leaving_mid_body_is_logged_at_debug_only(served, logs):
     writer.close()
     await logs.wait_for(lambda r: "client went away" in r.getMessage())
     assert logs.at_least(logging.WARNING) == [] and logs.tracebacks == []
+
+
+@pytest.mark.parametrize("encoding, compress", [("", lambda d: d), ("gzip", gzip.compress)], ids=["plain", "gzip"])
+@pytest.mark.parametrize("size", [10, 9_000, 2 * 1024 * 1024], ids=["small", "large", "too-large"])
+async def test_a_body_reads_alike_at_once_or_trickled(api, encoding, compress, size):
+    """The fast path (the whole body arrived with the headers) against the slow one (it
+    arrives in pieces): the same task, or the same 413, either way."""
+    user = await api.register()
+    data = compress(json.dumps({"title": "same", "description": "d" * size}).encode())
+    headers = {"Content-Type": "application/json", **({"Content-Encoding": encoding} if encoding else {})}
+
+    async def trickled():
+        for start in range(0, len(data), 4096):
+            yield data[start:start + 4096]
+            await asyncio.sleep(0)
+
+    answers = []
+    for body in (data, trickled()):
+        resp, answer = await api.call("POST", "/api/tasks", user, data=body, headers=headers)
+        answers.append((resp.status, answer if resp.status != 201 else (answer["title"], len(answer["description"]))))
+    assert answers[0] == answers[1]
+    assert answers[0] == ((201, ("same", size)) if size < 1024 * 1024 else (413, {"message": "request body too large"}))
