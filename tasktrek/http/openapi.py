@@ -20,21 +20,20 @@ BODY_ETAG = {
     "description": "A digest of this exact answer's body, quoted: send it back in If-None-Match to get 304 while the answer is the same.",
     "schema": {"type": "string", "pattern": '^"[0-9a-f]{16}"$'},
 }
-IF_NONE_MATCH = {
-    "in": "header",
-    "name": "If-None-Match",
-    "required": False,
-    "description": "ETags of answers the client holds (comma-separated, or *): 304 without a body when the answer would be one of them.",
-    "schema": {"type": "string"},
-}
+
+
+def _optional_header(name: str, description: str) -> dict:
+    return {"in": "header", "name": name, "required": False, "description": description, "schema": {"type": "string"}}
+
+
+IF_NONE_MATCH = _optional_header(
+    "If-None-Match",
+    "ETags of answers the client holds (comma-separated, or *): 304 without a body when the answer would be one of them.",
+)
 RETRY_AFTER = {"description": "Seconds to wait before trying again.", "schema": {"type": "string", "pattern": "^[0-9]+$"}}
-IF_MATCH = {
-    "in": "header",
-    "name": "If-Match",
-    "required": False,
-    "description": 'Only change the task if its version is one of these ETags ("<version>", comma-separated, or *); else 412.',
-    "schema": {"type": "string"},
-}
+IF_MATCH = _optional_header(
+    "If-Match", 'Only change the task if its version is one of these ETags ("<version>", comma-separated, or *); else 412.'
+)
 ID_PARAMETER = {"in": "path", "name": "id", "required": True, "schema": {"type": "string", "pattern": ID_PATTERN}}
 DESCRIPTION = """TaskTrek's REST API. Every route but register, login, the probes and these documents
 needs `Authorization: Bearer <token>` (the token comes from register or login). Errors are

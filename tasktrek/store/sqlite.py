@@ -579,6 +579,8 @@ class SqliteStore:
             db.execute(*_notification_insert(notification))
 
     def _write_acts(self, db: sqlite3.Connection, change: ChangeSet) -> None:
+        if not change.acts:  # most changes show none
+            return
         at = time.time()
         db.executemany("INSERT OR IGNORE INTO acts (actor, toward, at) VALUES (?, ?, ?)",
                        [(act.actor, act.toward, at) for act in change.acts])
