@@ -10,8 +10,10 @@ cluster and by any other process on the same database alike, with no delay:
 
 - before answering from the cache, it asks the store for the log's newest offset (a store
   that can tell it at once: SQLite's `latest_offset_now`); if entries were written since the
-  last look, it reads them and drops the pages of every user they name (a gap or a long run
-  of entries drops everything);
+  last look, it drops the pages of every user they name (a gap or a long run of entries drops
+  everything). It reads those entries from the log unless it heard every one of them
+  published in this process (`heard`: the entries this process wrote, and any a cluster bus
+  relayed), which spares a read after a local write the trip to the database;
 - a page read from the database is kept only if no entry was taken in while it was being
   read (`epoch`), so a page read before a change is never kept after that change was taken in.
 
@@ -34,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any, Hashable
 
 from ..errors import StoreUnavailable
-from ..events import offset_number
+from ..events import LogEntry, offset_number
 from ..records import Task, User
 
 MAX_PAGES = 2048  # about 12 MB of pages with their rendered bodies; the least recently used go first
@@ -64,6 +66,7 @@ class PageCache:
         self._pages: OrderedDict[tuple[str, Hashable], TaskPage] = OrderedDict()
         self._keys_by_user: dict[str, set[tuple[str, Hashable]]] = {}
         self._seen: int | None = None  # every log entry up to this offset has been taken in
+        self._heard: dict[int, tuple[str, ...]] = {}  # users named by entries published here, by offset
         self.epoch = 0  # grows whenever entries are taken in (pages may have been dropped)
         # One reader takes new entries in at a time; readers that arrive meanwhile wait and
         # find them taken in (64 readers reading the same entries each cost ~20 µs an entry).
@@ -85,6 +88,7 @@ class PageCache:
             return None
         if self._seen is None or newest < self._seen:  # first look, or another database
             self._drop_all()
+            self._heard.clear()
             self._seen = newest
         elif newest > self._seen:
             async with self._taking_in:
@@ -95,24 +99,43 @@ class PageCache:
                         return None
         return self.epoch
 
+    async def heard(self, item: object) -> None:
+        """An EventPublisher subscriber: note whom each committed log entry names."""
+        if isinstance(item, LogEntry) and (number := offset_number(item.offset)) > (self._seen or 0):
+            self._heard[number] = item.users
+            if len(self._heard) > self.max_catch_up:  # nobody reads: keep the newest only
+                del self._heard[next(iter(self._heard))]
+
     async def _take_in(self, newest: int) -> None:
         start = self._seen
         if newest - start > self.max_catch_up:
             self._drop_all()
         else:
-            entries = await self.store.events_after(str(start), newest - start)
-            expected = start + 1
-            for entry in entries:
-                if offset_number(entry.offset) != expected:
-                    break
-                for user in entry.users:
-                    self._drop_user(user)
-                expected += 1
-            if expected <= newest:  # pruned or otherwise missing: whatever they said, drop everything
+            named = self._heard_between(start, newest)
+            if named is None:
+                named = await self._read_between(start, newest)
+            if named is None:  # pruned or otherwise missing: whatever they said, drop everything
                 self._drop_all()
-            newest = max(newest, expected - 1)
+            else:
+                for users in named:
+                    for user in users:
+                        self._drop_user(user)
+        for number in [number for number in self._heard if number <= newest]:
+            del self._heard[number]
         self.epoch += 1
-        self._seen = max(self._seen, newest)
+        self._seen = newest
+
+    def _heard_between(self, start: int, newest: int) -> list[tuple[str, ...]] | None:
+        """Whom the entries after `start` up to `newest` name, if all were heard; else None."""
+        named = [self._heard.get(number) for number in range(start + 1, newest + 1)]
+        return None if None in named else named
+
+    async def _read_between(self, start: int, newest: int) -> list[tuple[str, ...]] | None:
+        """The same, read from the log; None when any is missing from it."""
+        entries = await self.store.events_after(str(start), newest - start)
+        if [offset_number(entry.offset) for entry in entries] != list(range(start + 1, newest + 1)):
+            return None
+        return [entry.users for entry in entries]
 
     def get(self, user_id: str, key: Hashable) -> TaskPage | None:
         """The kept page; only valid right after `caught_up` (no await in between)."""

@@ -91,6 +91,8 @@ class TaskService:
         # List pages per user, dropped by the log entries naming the user (reads.py); only
         # with a store that tells the log's newest offset at once.
         self.pages = PageCache(store) if PageCache.supported(store) else None
+        if self.pages is not None:
+            events.subscribe(self.pages.heard)
 
     # -- reading ----------------------------------------------------------------------
 

@@ -254,6 +254,9 @@ def _task_match_branches(query: TaskQuery) -> list[tuple[str, list]]:
 
 
 def _task_page_sql(query: TaskQuery) -> tuple[str, list]:
+    """The page's rows, each with the count of all matches (`matches`): one statement, so
+    one trip to the database thread and one snapshot. The count is an uncorrelated scalar
+    subquery, which SQLite evaluates once per statement (not once per row)."""
     sort = task_sort_keys(query)
     columns = ", ".join(dict.fromkeys(column for column, _ in sort))
 
@@ -262,13 +265,14 @@ def _task_page_sql(query: TaskQuery) -> tuple[str, list]:
 
     branches = _task_match_branches(query)
     matches = " UNION ALL ".join(f"SELECT {columns} FROM tasks WHERE {where}" for where, _ in branches)
+    count, count_params = _task_count_sql(query)
     # Page over the narrow index columns first, then fetch only that page's rows.
     sql = (
         f"WITH page AS ({matches} ORDER BY {order()} LIMIT ? OFFSET ?) "
-        f"SELECT tasks.* FROM page JOIN tasks USING (_id) ORDER BY {order('page.')}"
+        f"SELECT tasks.*, ({count}) AS matches FROM page JOIN tasks USING (_id) ORDER BY {order('page.')}"
     )
     params = [value for _, values in branches for value in values]
-    return sql, params + [query.limit, query.skip]
+    return sql, params + [query.limit, query.skip] + count_params
 
 
 def _task_count_sql(query: TaskQuery) -> tuple[str, list]:
@@ -520,7 +524,12 @@ class SqliteStore:
 
     async def find_tasks(self, query: TaskQuery) -> tuple[list[Task], int]:
         rows = await self._fetchall(*_task_page_sql(query))
-        (total,) = await self._fetchone(*_task_count_sql(query))
+        if rows:
+            total = rows[0]["matches"]
+        elif query.skip:  # past the last page: the count alone
+            (total,) = await self._fetchone(*_task_count_sql(query))
+        else:
+            total = 0
         return [_from_row(Task, row) for row in rows], total
 
     async def task_pairs(self, user_id: str) -> set[tuple[str, str]]:

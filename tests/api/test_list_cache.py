@@ -47,6 +47,20 @@ async def assert_same_as_twin(api: Api, twin: Api, users) -> None:
             assert slow[0] == 200 and slow[2]["etag"].startswith('"')
 
 
+def count_log_reads(api: Api) -> list[tuple[str, int]]:
+    """The list, growing, of the (offset, limit) of every read of the log by the app's store."""
+    store = api.client.app[SERVICES].tasks.store
+    reads = []
+    events_after = store.events_after
+
+    async def counted(offset, limit):
+        reads.append((offset, limit))
+        return await events_after(offset, limit)
+
+    store.events_after = counted
+    return reads
+
+
 def cached_pages(api: Api) -> int:
     return len(api.client.app[SERVICES].tasks.pages)
 
@@ -247,18 +261,27 @@ async def test_concurrent_readers_take_new_entries_in_once_and_all_answer_as_the
     owner = await api.register("owner")
     await api.create_task(owner)
     await assert_same_as_twin(api, twin, [owner])
-    store = api.client.app[SERVICES].tasks.store
-    reads = []
-    events_after = store.events_after
-
-    async def counted(offset, limit):
-        reads.append((offset, limit))
-        return await events_after(offset, limit)
-
-    store.events_after = counted
+    reads = count_log_reads(api)
     for n in range(5):
         await twin.create_task(owner, title=f"elsewhere {n}")
     expected = await answer(twin, "/api/tasks", owner)
     answers = await asyncio.gather(*(answer(api, "/api/tasks", owner) for _ in range(20)))
     assert all(a == expected for a in answers)
     assert len(reads) == 1  # one reader took the five entries in; the others waited for it
+
+
+async def test_entries_published_here_are_taken_in_without_reading_the_log(api, twin):
+    """The fast path of a read after a local write: the entries this app wrote were heard as
+    they were published; one entry it did not write (another process's) sends it to the log."""
+    owner, other = await api.register("owner"), await api.register("other")
+    await api.create_task(owner)
+    await assert_same_as_twin(api, twin, [owner, other])
+    reads = count_log_reads(api)
+    task = await api.create_task(owner, title="here")
+    await api.call("PUT", f"/api/tasks/{task['_id']}", owner, json={"title": "renamed here"})
+    await assert_same_as_twin(api, twin, [owner, other])
+    assert reads == []
+    await twin.create_task(owner, title="elsewhere")
+    await api.create_task(other, title="here again")
+    await assert_same_as_twin(api, twin, [owner, other])
+    assert len(reads) == 1
