@@ -18,7 +18,7 @@ from .config import FULL, SMOKE
 from .procs import REPO, CpuWatch, install_cleanup, place_processes
 from .report import RESULTS_DIR, Outcome, table, write_results
 from .targets import Context
-from .verdicts import judge, verdict_table
+from .verdicts import BEFORE_ISSUE_12, judge, verdict_table
 from .workloads import bigdata, cluster, fanout, idle, recovery, rest, storm
 
 WORKLOADS = {"rest": rest.run, "fanout": fanout.run, "idle": idle.run, "storm": storm.run, "bigdata": bigdata.run,
@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
             return 130
 
     finished = datetime.now(timezone.utc)
-    verdicts = judge(outcomes, smoke=args.smoke)
+    verdicts = judge(outcomes, smoke=args.smoke,
+                     before_issue_12=args.baseline is not None and _commit(args.baseline) == _commit(BEFORE_ISSUE_12))
     print("\n" + verdict_table(verdicts))
     path = RESULTS_DIR / f"{started:%Y%m%dT%H%M%SZ}.json"
     write_results(path, started=started.isoformat(), finished=finished.isoformat(),
@@ -72,6 +73,11 @@ def _export(ref: str, into: Path) -> Path:
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
     print(f"baseline: TaskTrek of {ref} ({_describe(ref)})")
     return into
+
+
+def _commit(ref: str) -> str:
+    return subprocess.run(["git", "-C", str(REPO), "rev-parse", "--verify", "-q", ref + "^{commit}"],
+                          capture_output=True, text=True).stdout.strip()
 
 
 def _describe(ref: str) -> str:
