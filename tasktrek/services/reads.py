@@ -12,8 +12,9 @@ cluster and by any other process on the same database alike, with no delay:
   that can tell it at once: SQLite's `latest_offset_now`); if entries were written since the
   last look, it drops the pages of every user they name (a gap or a long run of entries drops
   everything). It reads those entries from the log unless it heard every one of them
-  published in this process (`heard`: the entries this process wrote, and any a cluster bus
-  relayed), which spares a read after a local write the trip to the database;
+  published in this process (`heard`: the entries this process wrote; another node's or
+  process's are read from the log), which spares a read after a local write the trip to
+  the database;
 - a page read from the database is kept only if no entry was taken in while it was being
   read (`epoch`), so a page read before a change is never kept after that change was taken in.
 

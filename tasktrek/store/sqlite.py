@@ -526,7 +526,7 @@ class SqliteStore:
         rows = await self._fetchall(*_task_page_sql(query))
         if rows:
             total = rows[0]["matches"]
-        elif query.skip:  # past the last page: the count alone
+        elif query.skip or query.limit <= 0:  # past the last page (or none asked for): the count alone
             (total,) = await self._fetchone(*_task_count_sql(query))
         else:
             total = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -195,5 +196,29 @@ async def test_the_wal_is_checkpointed_beside_the_writes_not_inside_them(store, 
         # The first checkpoint began at the 10th write (the schema's first row and the user
         # were two of them); a later one may have begun before the end, or not yet.
         assert count >= 8
+    finally:
+        keeper.close()
+
+
+
+async def test_sqlite_does_not_checkpoint_inside_commits(store, path, new_user, new_task, tmp_path, monkeypatch):
+    """SQLite's own checkpoint (by default inside whichever commit takes the WAL past 1,000
+    pages) is pushed out to FALLBACK_AUTOCHECKPOINT_PAGES: with the store's own checkpoint
+    out of the way, 400 new tasks (well over 1,000 pages) leave the database file as it was."""
+    monkeypatch.setattr(sqlite_module, "CHECKPOINT_AFTER_WRITES", 1_000_000)
+    keeper = sqlite3.connect(path)  # still using the WAL when the store closes: closing then checkpoints nothing
+    keeper.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    try:
+        owner = await new_user()
+        for _ in range(400):
+            await new_task(owner)
+        page_size = keeper.execute("PRAGMA page_size").fetchone()[0]
+        wal_frames = (Path(f"{path}-wal").stat().st_size - 32) // (page_size + 24)  # WAL header, frame headers
+        assert wal_frames > 1_000
+        await store.close()
+        alone = tmp_path / "main-file-only.db"
+        alone.write_bytes(path.read_bytes())
+        with sqlite3.connect(alone) as db:
+            assert db.execute("SELECT name FROM sqlite_master WHERE name = 'tasks'").fetchall() == []
     finally:
         keeper.close()
