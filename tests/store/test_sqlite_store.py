@@ -175,50 +175,54 @@ async def test_a_file_that_is_not_a_database_is_refused(tmp_path):
         await SqliteStore(path).open()
 
 
-async def test_the_wal_is_checkpointed_beside_the_writes_not_inside_them(store, path, new_user, new_task, tmp_path,
-                                                                         monkeypatch):
-    """SQLite's own checkpoint, run inside every ~160th commit of task changes (1,000 pages),
-    is pushed far out; the store checkpoints in a thread of its own every
-    CHECKPOINT_AFTER_WRITES writes (10 here: ~100 pages, far under SQLite's threshold). Seen
-    from the database file alone (the WAL left out), the tasks written before it are in it."""
-    monkeypatch.setattr(sqlite_module, "CHECKPOINT_AFTER_WRITES", 10)
-    keeper = sqlite3.connect(path)  # still using the WAL when the store closes: closing then checkpoints nothing
+@pytest.fixture
+def wal_kept(store, path):
+    """A connection using the WAL until the test ends: the store's closing then checkpoints nothing."""
+    keeper = sqlite3.connect(path)
     keeper.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    yield keeper
+    keeper.close()
+
+
+def tasks_in_main_file(path: Path, tmp_path: Path) -> int | None:
+    """How many tasks the database file alone holds, the WAL left out (None: not even the table)."""
+    alone = tmp_path / "main-file-only.db"
+    alone.write_bytes(path.read_bytes())
+    db = sqlite3.connect(alone)
     try:
-        owner = await new_user()
-        for _ in range(25):
-            await new_task(owner)
-        await store.close()  # waits for a checkpoint under way
-        alone = tmp_path / "main-file-only.db"
-        alone.write_bytes(path.read_bytes())
-        with sqlite3.connect(alone) as db:
-            (count,) = db.execute("SELECT count(*) FROM tasks").fetchone()
-        # The first checkpoint began at the 10th write (the schema's first row and the user
-        # were two of them); a later one may have begun before the end, or not yet.
-        assert count >= 8
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'tasks'").fetchall():
+            return None
+        return db.execute("SELECT count(*) FROM tasks").fetchone()[0]
     finally:
-        keeper.close()
+        db.close()
 
 
+async def test_the_wal_is_checkpointed_beside_the_writes_not_inside_them(store, path, wal_kept, new_user, new_task,
+                                                                         tmp_path, monkeypatch):
+    """The store checkpoints in a thread of its own every CHECKPOINT_AFTER_WRITES writes (10
+    here: ~100 pages, far under SQLite's own threshold). Seen from the database file alone,
+    the tasks written before it are in it."""
+    monkeypatch.setattr(sqlite_module, "CHECKPOINT_AFTER_WRITES", 10)
+    owner = await new_user()
+    for _ in range(25):
+        await new_task(owner)
+    await store.close()  # waits for a checkpoint under way
+    # The first checkpoint began at the 10th write (the schema's first row and the user were
+    # two of them); a later one may have begun before the end, or not yet.
+    assert tasks_in_main_file(path, tmp_path) >= 8
 
-async def test_sqlite_does_not_checkpoint_inside_commits(store, path, new_user, new_task, tmp_path, monkeypatch):
+
+async def test_sqlite_does_not_checkpoint_inside_commits(store, path, wal_kept, new_user, new_task, tmp_path,
+                                                         monkeypatch):
     """SQLite's own checkpoint (by default inside whichever commit takes the WAL past 1,000
     pages) is pushed out to FALLBACK_AUTOCHECKPOINT_PAGES: with the store's own checkpoint
     out of the way, 400 new tasks (well over 1,000 pages) leave the database file as it was."""
     monkeypatch.setattr(sqlite_module, "CHECKPOINT_AFTER_WRITES", 1_000_000)
-    keeper = sqlite3.connect(path)  # still using the WAL when the store closes: closing then checkpoints nothing
-    keeper.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    try:
-        owner = await new_user()
-        for _ in range(400):
-            await new_task(owner)
-        page_size = keeper.execute("PRAGMA page_size").fetchone()[0]
-        wal_frames = (Path(f"{path}-wal").stat().st_size - 32) // (page_size + 24)  # WAL header, frame headers
-        assert wal_frames > 1_000
-        await store.close()
-        alone = tmp_path / "main-file-only.db"
-        alone.write_bytes(path.read_bytes())
-        with sqlite3.connect(alone) as db:
-            assert db.execute("SELECT name FROM sqlite_master WHERE name = 'tasks'").fetchall() == []
-    finally:
-        keeper.close()
+    owner = await new_user()
+    for _ in range(400):
+        await new_task(owner)
+    page_size = wal_kept.execute("PRAGMA page_size").fetchone()[0]
+    wal_frames = (Path(f"{path}-wal").stat().st_size - 32) // (page_size + 24)  # WAL header, frame headers
+    assert wal_frames > 1_000
+    await store.close()
+    assert tasks_in_main_file(path, tmp_path) is None
