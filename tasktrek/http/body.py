@@ -86,20 +86,22 @@ async def read_body(request: web.BaseRequest, *, limit: int, timeout: float) -> 
     inflater = _inflater(request, limit)
     body = bytearray()
     received = 0
+
+    def take(chunk: bytes) -> None:
+        nonlocal received
+        received += len(chunk)
+        body.extend(inflater.feed(chunk) if inflater else chunk)
+        if received > limit or len(body) > limit:
+            raise PayloadTooLarge()
+
     try:
         if request.content.is_eof():
             # All of it came with the headers (most bodies do): nothing to wait for, no deadline.
-            chunk = request.content.read_nowait()
-            body += inflater.feed(chunk) if inflater else chunk
-            if len(chunk) > limit or len(body) > limit:
-                raise PayloadTooLarge()
+            take(request.content.read_nowait())
         else:
             async with asyncio.timeout(timeout):
                 async for chunk in request.content.iter_any():
-                    received += len(chunk)
-                    body += inflater.feed(chunk) if inflater else chunk
-                    if received > limit or len(body) > limit:
-                        raise PayloadTooLarge()
+                    take(chunk)
     except TimeoutError:
         raise BodyTimeout() from None
     except (HttpProcessingError, RequestPayloadError):  # malformed chunking or compression

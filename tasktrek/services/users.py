@@ -36,7 +36,7 @@ class UserService:
         self.events = events
         self.secret = settings.jwt_secret
         self.tokens = VerifiedTokens(settings.jwt_secret)
-        # Token users' records, kept while nothing was committed since (reads.py).
+        # Token users' records, kept while no user record changed since (reads.py).
         self.records = UserRecords(store) if UserRecords.supported(store) else None
         self.token_ttl = settings.token_ttl_seconds
         self.rounds = settings.bcrypt_rounds
