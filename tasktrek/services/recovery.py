@@ -79,10 +79,12 @@ class RecoveryService:
         ):
             return None
         start = max(offset_number(offset), offset_number(session.offset))
-        if session.disconnected_at is None and not await self._log_whole_after(start):
-            # A dead node's session: when it dropped is unknown, so the window cannot vouch
-            # that nothing it missed was pruned; the log itself must show it.
-            return None
+        # Every entry after `start` must still be in the log, whatever the window says: the log
+        # is pruned by when entries were written, the window counts from when the drop was
+        # noticed (up to a heartbeat later, or at the restart after a crash), and a dead node's
+        # session has no drop time at all. Offsets are consecutive, so a gap is a pruned (or
+        # not yet visible) entry: the session is not recovered, and the client reloads.
+        newest = offset_number(await self.store.latest_offset())
         allowed = {task_id for task_id in session.rooms if await self.tasks.can_join_room(user_id, task_id)}
         held = set(session.rooms)
         missed: list[LogEntry] = []
@@ -90,6 +92,9 @@ class RecoveryService:
         while True:
             page = await self.store.events_after(after, PAGE)
             for entry in page:
+                if offset_number(entry.offset) != through + 1:
+                    return None
+                through += 1
                 if entry.reaches(user_id, held):
                     missed.append(entry)
                     if len(missed) > self.max_events:
@@ -98,19 +103,12 @@ class RecoveryService:
                     held -= set(entry.tasks)
             if page:
                 after = page[-1].offset
-                through = offset_number(after)
             if len(page) < PAGE:
                 break
+        if through < newest:
+            return None
         rooms = tuple(task_id for task_id in session.rooms if task_id in held and task_id in allowed)
         return Replay(replace(session, rooms=rooms, disconnected_at=None), tuple(missed), rooms, through)
-
-    async def _log_whole_after(self, start: int) -> bool:
-        """True when no log entry after offset `start` has been pruned. Offsets are consecutive
-        (a rare gap only makes this refuse, and a refused client reloads: the safe side)."""
-        if offset_number(await self.store.latest_offset()) <= start:
-            return True
-        first = await self.store.events_after(str(start), 1)
-        return bool(first) and offset_number(first[0].offset) == start + 1
 
     async def save(self, session: SessionRecord) -> None:
         await self.store.save_session(session)

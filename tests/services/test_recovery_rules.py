@@ -101,3 +101,22 @@ async def test_a_dead_nodes_session_is_not_recovered_once_what_it_missed_was_pru
     assert await recovery.prune() >= 2  # what the session missed is gone from the log
     await services.tasks.set_status(owner, task.id, "todo")
     assert await recovery.recover(assignee.id, orphan.pid, None) is None  # a reload, not a gap
+
+
+async def test_a_dropped_session_is_not_recovered_once_what_it_missed_was_pruned(core):
+    """The log is pruned by when entries were written; the window counts from when the drop
+    was noticed (up to a heartbeat later, or at the restart after a crash). Within the
+    window, a session whose missed entries are gone is a reload, never a recovery that
+    silently lacks them."""
+    services, clock, owner, assignee = core
+    recovery = services.recovery
+    task = await services.tasks.create(owner, {"title": "Ship", "assigned_to": assignee.id})
+    session = await recovery.open(assignee.id, "sid-1")
+    await services.tasks.set_status(owner, task.id, "done")  # reaches the assignee
+    clock.now = time.time() + max(recovery.window, MIN_LOG_SECONDS) + 1  # the log is stamped by the wall clock
+    await recovery.dropped(session)  # noticed late: well within the window from here
+    assert await recovery.prune() >= 2
+    assert await recovery.recover(assignee.id, session.pid, None) is None
+    # Nothing missed, nothing pruned since its position: recovered.
+    await recovery.dropped(later := await recovery.open(assignee.id, "sid-2"))
+    assert await recovery.recover(assignee.id, later.pid, None) is not None
