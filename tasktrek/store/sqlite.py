@@ -265,7 +265,7 @@ def _task_page_sql(query: TaskQuery) -> tuple[str, list]:
 
     branches = _task_match_branches(query)
     matches = " UNION ALL ".join(f"SELECT {columns} FROM tasks WHERE {where}" for where, _ in branches)
-    count, count_params = _task_count_sql(query)
+    count, count_params = _count_sql(branches)
     # Page over the narrow index columns first, then fetch only that page's rows.
     sql = (
         f"WITH page AS ({matches} ORDER BY {order()} LIMIT ? OFFSET ?) "
@@ -276,7 +276,11 @@ def _task_page_sql(query: TaskQuery) -> tuple[str, list]:
 
 
 def _task_count_sql(query: TaskQuery) -> tuple[str, list]:
-    branches = _task_match_branches(query)
+    return _count_sql(_task_match_branches(query))
+
+
+def _count_sql(branches: list[tuple[str, list]]) -> tuple[str, list]:
+    """The count of the matches of `branches` (disjoint: their counts add up)."""
     sql = "SELECT " + " + ".join(f"(SELECT count(*) FROM tasks WHERE {where})" for where, _ in branches)
     return sql, [value for _, values in branches for value in values]
 
