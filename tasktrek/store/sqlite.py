@@ -38,6 +38,16 @@ CHECKPOINT_AFTER_WRITES = 100
 # The automatic checkpoint stays on, far out, as a bound on the WAL should ours fall behind.
 FALLBACK_AUTOCHECKPOINT_PAGES = 20_000
 
+def _count_task(row: str, sign: str) -> str:
+    """Trigger statements counting the task `row` (NEW or OLD) in (`+`) or out (`-`)."""
+    return (
+        f"INSERT INTO task_counts (user, isDeleted, owned) VALUES ({row}.user, {row}.isDeleted, {sign}1) "
+        f"ON CONFLICT DO UPDATE SET owned = owned {sign} 1; "
+        f"INSERT INTO task_counts (user, isDeleted, assigned) SELECT {row}.assignedTo, {row}.isDeleted, {sign}1 "
+        f"WHERE {row}.assignedTo <> {row}.user ON CONFLICT DO UPDATE SET assigned = assigned {sign} 1;"
+    )
+
+
 # Each migration is a sequence of statements applied once, in order, in one transaction;
 # `PRAGMA user_version` counts the migrations applied. Append new ones; never edit old ones.
 MIGRATIONS: list[tuple[str, ...]] = [
@@ -128,6 +138,30 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "INSERT INTO users_changes (id, count) VALUES (1, 0)",
         "CREATE TRIGGER users_updated AFTER UPDATE ON users BEGIN UPDATE users_changes SET count = count + 1; END",
         "CREATE TRIGGER users_deleted AFTER DELETE ON users BEGIN UPDATE users_changes SET count = count + 1; END",
+    ),
+    (
+        # Each user's tasks counted, live and deleted apart: `owned`, and `assigned` (others'
+        # tasks assigned to the user). A list without filters takes its `total` from here
+        # instead of counting the tasks (`_counted`). Triggers keep the counts in the
+        # change's own transaction, whichever process makes it.
+        """CREATE TABLE task_counts (
+            user TEXT NOT NULL,
+            isDeleted INTEGER NOT NULL,
+            owned INTEGER NOT NULL DEFAULT 0,
+            assigned INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (user, isDeleted)
+        ) WITHOUT ROWID""",
+        """INSERT INTO task_counts (user, isDeleted, owned, assigned)
+        SELECT user, isDeleted, sum(owned), sum(assigned) FROM (
+            SELECT user, isDeleted, 1 AS owned, 0 AS assigned FROM tasks
+            UNION ALL
+            SELECT assignedTo, isDeleted, 0, 1 FROM tasks WHERE assignedTo <> user
+        ) GROUP BY user, isDeleted""",
+        f"CREATE TRIGGER task_inserted AFTER INSERT ON tasks BEGIN {_count_task('NEW', '+')} END",
+        f"CREATE TRIGGER task_deleted AFTER DELETE ON tasks BEGIN {_count_task('OLD', '-')} END",
+        # Only when a counted column is set (an edit of the title leaves the counts alone).
+        "CREATE TRIGGER task_recounted AFTER UPDATE OF user, assignedTo, isDeleted ON tasks "
+        f"BEGIN {_count_task('OLD', '-')} {_count_task('NEW', '+')} END",
     ),
 ]
 
@@ -265,7 +299,7 @@ def _task_page_sql(query: TaskQuery) -> tuple[str, list]:
 
     branches = _task_match_branches(query)
     matches = " UNION ALL ".join(f"SELECT {columns} FROM tasks WHERE {where}" for where, _ in branches)
-    count, count_params = _count_sql(branches)
+    count, count_params = _count_sql(query, branches)
     # Page over the narrow index columns first, then fetch only that page's rows.
     sql = (
         f"WITH page AS ({matches} ORDER BY {order()} LIMIT ? OFFSET ?) "
@@ -276,13 +310,32 @@ def _task_page_sql(query: TaskQuery) -> tuple[str, list]:
 
 
 def _task_count_sql(query: TaskQuery) -> tuple[str, list]:
-    return _count_sql(_task_match_branches(query))
+    return _count_sql(query, _task_match_branches(query))
 
 
-def _count_sql(branches: list[tuple[str, list]]) -> tuple[str, list]:
-    """The count of the matches of `branches` (disjoint: their counts add up)."""
+def _count_sql(query: TaskQuery, branches: list[tuple[str, list]]) -> tuple[str, list]:
+    """The count of the query's matches: kept in `task_counts` for a user's tasks without
+    filters, else counted over `branches` (disjoint: their counts add up)."""
+    counted = _counted(query)
+    if counted is not None:
+        column, user = counted
+        sql = f"SELECT coalesce((SELECT {column} FROM task_counts WHERE user = ? AND isDeleted = ?), 0)"
+        return sql, [user, int(query.deleted)]
     sql = "SELECT " + " + ".join(f"(SELECT count(*) FROM tasks WHERE {where})" for where, _ in branches)
     return sql, [value for _, values in branches for value in values]
+
+
+def _counted(query: TaskQuery) -> tuple[str, str] | None:
+    """Where `task_counts` keeps the query's count (the expression and the user), if it does:
+    the tasks visible to a user, or owned by one, with no other filter."""
+    if (query.assigned_to is not None or query.statuses or query.priorities or query.title_contains is not None
+            or query.due_from is not None or query.due_to is not None):
+        return None
+    if query.visible_to is not None and query.owner is None:
+        return "owned + assigned", query.visible_to
+    if query.owner is not None and query.visible_to is None:
+        return "owned", query.owner
+    return None
 
 
 def _session_from_row(row: sqlite3.Row) -> SessionRecord:

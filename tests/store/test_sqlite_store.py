@@ -132,6 +132,74 @@ async def test_visible_to_merges_the_owner_and_assignee_indexes(store):
     assert any("COVERING INDEX tasks_assignee" in step for step in plan)
 
 
+def counted_and_counted_again(path) -> tuple[list, list]:
+    """Each user's task counts as `task_counts` keeps them, and as counting the tasks finds them."""
+    with sqlite3.connect(path) as db:
+        kept = db.execute(
+            "SELECT user, isDeleted, owned, assigned FROM task_counts WHERE owned OR assigned ORDER BY 1, 2").fetchall()
+        counted = db.execute(
+            """SELECT user, isDeleted, sum(owned), sum(assigned) FROM (
+                   SELECT user, isDeleted, 1 AS owned, 0 AS assigned FROM tasks
+                   UNION ALL SELECT assignedTo, isDeleted, 0, 1 FROM tasks WHERE assignedTo <> user
+               ) GROUP BY 1, 2 ORDER BY 1, 2""").fetchall()
+    return kept, counted
+
+
+async def test_a_list_without_filters_takes_its_total_from_the_kept_counts(store):
+    def index_walks(plan: list[str]) -> int:
+        return sum("COVERING INDEX tasks_" in step for step in plan)
+
+    for query, halves in ((TaskQuery(visible_to="u"), 2), (TaskQuery(owner="u", deleted=True), 1)):
+        plan = await store.query_plan(query)
+        assert "SEARCH task_counts USING PRIMARY KEY (user=? AND isDeleted=?)" in plan, plan
+        assert index_walks(plan) == halves, plan  # the page's walks only: none to count
+    filtered = await store.query_plan(TaskQuery(visible_to="u", statuses=("todo",)))
+    assert not any("task_counts" in step for step in filtered) and index_walks(filtered) == 4, filtered
+
+
+async def test_the_kept_counts_follow_changes_made_by_any_process(store, path, new_user, new_task):
+    """Triggers keep the counts, so a process writing plain SQL (another node, an operator's
+    tool) keeps them too."""
+    ann, bob = await new_user(), await new_user()
+    kept_task = await new_task(ann, assigned_to=bob.id)
+    await new_task(bob, assigned_to=bob.id)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE tasks SET assignedTo = NULL WHERE _id = ?", (kept_task.id,))
+        db.execute("UPDATE tasks SET isDeleted = 1 WHERE user = ?", (bob.id,))
+        db.execute("INSERT INTO tasks SELECT lower(hex(randomblob(12))), user, title, titleLower, description, status, "
+                   "statusRank, priority, priorityRank, dueDate, ?, isDeleted, deletedAt, createdAt, updatedAt, "
+                   "version FROM tasks", (ann.id,))
+        db.execute("DELETE FROM tasks WHERE _id = ?", (kept_task.id,))
+
+    kept, counted = counted_and_counted_again(path)
+    assert kept == counted and len(kept) == 3
+    _, total = await store.find_tasks(TaskQuery(visible_to=ann.id, deleted=True))
+    assert total == 1  # bob's own task, in the trash, now assigned to ann
+
+
+async def test_upgrading_counts_the_tasks_already_there(store, path, new_user, new_task):
+    ann, bob = await new_user(), await new_user()
+    for n in range(5):
+        await new_task(ann, assigned_to=bob.id if n % 2 else None, is_deleted=n == 4)
+    await store.close()
+    # The file as the release before the counts left it: no table, no triggers, its version.
+    counted_since = next(i for i, m in enumerate(sqlite_module.MIGRATIONS) if any("task_counts" in s for s in m))
+    with sqlite3.connect(path) as db:
+        for trigger in ("task_inserted", "task_deleted", "task_recounted"):
+            db.execute(f"DROP TRIGGER {trigger}")
+        db.execute("DROP TABLE task_counts")
+        db.execute(f"PRAGMA user_version = {counted_since}")
+
+    upgraded = SqliteStore(path)
+    await upgraded.open()
+    try:
+        kept, counted = counted_and_counted_again(path)
+        assert kept == counted == sorted([(ann.id, 0, 4, 0), (ann.id, 1, 1, 0), (bob.id, 0, 0, 2)])
+        assert (await upgraded.find_tasks(TaskQuery(visible_to=bob.id)))[1] == 2
+    finally:
+        await upgraded.close()
+
+
 async def test_a_closed_or_unopened_store_is_unavailable(store):
     await store.close()
 

@@ -434,6 +434,39 @@ async def test_random_queries_match_the_reference(store, new_user):
     assert queries_with_matches > 200  # the queries really select something
 
 
+async def test_totals_without_filters_follow_every_change(store, new_user):
+    """A list's `total` when only the user is given (the shape SQLite keeps counted rather
+    than counting) stays that of the reference through inserts, (re)assignments, the trash
+    and back, changes of owner, and edits that touch none of these."""
+    rnd = random.Random(20261202)
+    users = [(await new_user()).id for _ in range(4)]
+    tasks = {task.id: task for task in random_tasks(rnd, users)[:60]}
+    for task in tasks.values():
+        await store.insert_task(task)
+
+    def changes_of(task: Task) -> dict:
+        kind = rnd.choice(["assign", "assign", "trash", "owner", "title"])
+        if kind == "assign":
+            return {"assigned_to": rnd.choice([None, task.owner, *users])}
+        if kind == "trash":
+            return {"is_deleted": not task.is_deleted, "deleted_at": None if task.is_deleted else DAY}
+        if kind == "owner":
+            return {"owner": rnd.choice(users)}
+        return {"title": f"Edited {rnd.random()}"}
+
+    for step in range(150):
+        task = rnd.choice(list(tasks.values()))
+        changes = changes_of(task) | {"version": task.version + 1, "updated_at": DAY}
+        assert await store.apply(ChangeSet(task_update=TaskUpdate(task.id, task.version, changes))) == ()
+        tasks[task.id] = replace(task, **changes)
+        if step % 10 == 9:
+            for user in users:
+                for query in (TaskQuery(visible_to=user), TaskQuery(visible_to=user, deleted=True),
+                              TaskQuery(owner=user), TaskQuery(owner=user, deleted=True)):
+                    _, total = await store.find_tasks(query)
+                    assert total == reference_find(list(tasks.values()), query)[1], (step, query)
+
+
 # task pairs, assignments, acts
 
 
