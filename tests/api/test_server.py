@@ -4,18 +4,23 @@ that never holds a token."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
+import subprocess
+import sys
 from dataclasses import replace
 from ipaddress import ip_network
+from pathlib import Path
 
 import aiohttp
 import pytest
 from aiohttp import web
 
+import tasktrek
 from tasktrek import create_app
 
-from tasktrek.http.server import AccessLogger, RedactingFormatter, Runner, redact
+from tasktrek.http.server import YOUNG_GC_THRESHOLD, AccessLogger, RedactingFormatter, Runner, redact
 
 
 async def exchange(served, raw: bytes) -> tuple[int, dict, bytes]:
@@ -145,3 +150,34 @@ def test_the_log_formatter_redacts_tokens_in_messages_and_tracebacks():
 )
 def test_redact(text, expected):
     assert redact(text) == expected
+
+
+SERVE_AND_REPORT_GC = """
+import gc, os, signal
+from tasktrek import create_app
+from tasktrek.http import server
+from tasktrek.settings import Settings
+
+def report():
+    print(gc.get_freeze_count(), gc.get_threshold()[0], gc.isenabled(), flush=True)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+settings = Settings(database_url="sqlite:///" + os.environ["DB"], jwt_secret="x" * 40, bcrypt_rounds=4)
+server.run(create_app(settings), host="127.0.0.1", port=0, shutdown_timeout=1, on_serving=report)
+"""
+
+
+def test_serving_freezes_what_start_up_left_and_collects_the_young_less_often(tmp_path):
+    done = subprocess.run([sys.executable, "-c", SERVE_AND_REPORT_GC], env={"DB": str(tmp_path / "t.db")},
+                          cwd=Path(tasktrek.__file__).parent.parent, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    frozen, young, enabled = done.stdout.split()
+    assert int(frozen) > 10_000  # the modules, the application and its documents
+    assert (int(young), enabled) == (YOUNG_GC_THRESHOLD, "True")
+
+
+async def test_an_application_embedding_tasktrek_keeps_its_own_collector_settings(served, api_on_served):
+    """The embedder's runner (here the fixture's) starts the app; nothing touches the
+    process-wide collector."""
+    assert (await api_on_served.client.get("/healthz")).status == 200
+    assert gc.get_freeze_count() == 0 and gc.get_threshold()[0] != YOUNG_GC_THRESHOLD
