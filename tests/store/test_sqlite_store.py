@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
 
 from tasktrek.errors import IncompatibleDatabase, StoreUnavailable
-from tasktrek.store import SqliteStore, TaskQuery
+from tasktrek.store import ChangeSet, SqliteStore, TaskQuery
 from tasktrek.store import sqlite as sqlite_module
 
 
@@ -294,3 +297,31 @@ async def test_sqlite_does_not_checkpoint_inside_commits(store, path, wal_kept, 
     assert wal_frames > 1_000
     await store.close()
     assert tasks_in_main_file(path, tmp_path) is None
+
+
+async def test_the_database_threads_let_the_event_loop_run_first(path, monkeypatch):
+    """aiosqlite's thread, the writer's and the checkpointer's run under SCHED_BATCH (woken,
+    each waits for a free CPU rather than preempt the event loop's thread); the event loop's
+    thread keeps the default policy (`yield_to_the_event_loop`)."""
+    monkeypatch.setattr(sqlite_module, "CHECKPOINT_AFTER_WRITES", 1)
+    checkpointing = threading.Event()
+    checkpoint = SqliteStore._checkpoint_now
+
+    def observed_checkpoint(self):
+        checkpointing.set()
+        checkpoint(self)
+
+    monkeypatch.setattr(SqliteStore, "_checkpoint_now", observed_checkpoint)
+    others = {thread.native_id for thread in threading.enumerate()}
+    store = SqliteStore(path)
+    await store.open()
+    try:
+        assert await store.apply(ChangeSet()) == ()  # in the writer's thread; a checkpoint follows
+        threads = [thread for thread in threading.enumerate() if thread.native_id not in others]
+        assert await asyncio.to_thread(checkpointing.wait, 10)
+
+        assert len(threads) == 3, threads
+        assert {os.sched_getscheduler(thread.native_id) for thread in threads} == {os.SCHED_BATCH}
+        assert os.sched_getscheduler(0) == os.SCHED_OTHER
+    finally:
+        await store.close()
