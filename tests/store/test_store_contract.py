@@ -93,6 +93,8 @@ async def test_task_round_trip_keeps_every_field_and_type(store, new_user, new_t
     )
     assert stored.due_date.utcoffset() == timedelta(0)
     assert type(stored.is_deleted) is bool and type(stored.version) is int
+    listed, _ = await store.find_tasks(TaskQuery(owner=owner.id, deleted=True))  # a page's rows: another shape
+    assert listed == [stored]
 
 
 async def test_unknown_or_malformed_task_finds_nothing(store, new_user, new_task):
