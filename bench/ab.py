@@ -1,6 +1,7 @@
 """`python -m bench.ab GIT-REF [--processes K] [--repetitions R] [--seconds S]`: the REST
 workload's write-then-read pairs (`PUT`, then `GET` list, 64 workers) on this tree's TaskTrek
-(B) and on GIT-REF's (A), judged by the server's CPU per pair rather than by pairs per second.
+(B) and on GIT-REF's (A), judged by the server's CPU per pair rather than by pairs per second
+(which it prints too, with the pairs' p50 and p99).
 
 A change worth a few per cent is below the full run's noise (±15% between runs here). Two
 things make the figure steadier: CPU per pair moves much less than throughput does when the
@@ -24,6 +25,7 @@ from .__main__ import _export
 from .config import FULL
 from .loadgen import closed_loop, http_session
 from .procs import REPO, install_cleanup, place_processes, running
+from .stats import latency_summary
 from .targets import Context
 from .workloads.rest import _populate, put_then_get
 
@@ -51,8 +53,12 @@ async def _measure(trees: dict[str, Path], processes: int, repetitions: int, sec
                 before = server.cpu_seconds()
                 result = await closed_loop(send, server, concurrency=CONCURRENCY, duration_s=seconds,
                                            max_requests=10**9)
-                cpu_per_pair.append((server.cpu_seconds() - before) / max(len(result.latencies_ms), 1) * 1e6)
-    return {tree: [statistics.median(cpu) for name, _, _, cpu in servers if name == tree] for tree in "AB"}
+                latency = latency_summary(result.latencies_ms)
+                cpu_per_pair.append(((server.cpu_seconds() - before) / max(len(result.latencies_ms), 1) * 1e6,
+                                     result.rps, latency["p50_ms"], latency["p99_ms"]))
+    # Per process, the median of its repetitions of each figure.
+    return {tree: [tuple(statistics.median(figure) for figure in zip(*runs)) for name, _, _, runs in servers
+                   if name == tree] for tree in "AB"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,11 +73,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="tasktrek-ab-") as workdir:
         trees = {"A": _export(args.baseline, Path(workdir) / "baseline"), "B": REPO}
         figures = asyncio.run(_measure(trees, args.processes, args.repetitions, args.seconds, Path(workdir)))
-    means = {tree: statistics.mean(values) for tree, values in figures.items()}
+    means = {tree: [statistics.mean(figure) for figure in zip(*values)] for tree, values in figures.items()}
     for tree, label in (("A", args.baseline), ("B", "this tree")):
-        print(f"{tree} ({label}): CPU per pair {means[tree]:.0f} µs; per process: "
-              + ", ".join(f"{value:.0f}" for value in figures[tree]))
-    print(f"B ÷ A: CPU per pair ×{means['B'] / means['A']:.3f}")
+        cpu, rps, p50, p99 = means[tree]
+        print(f"{tree} ({label}): CPU per pair {cpu:.0f} µs (per process: "
+              + ", ".join(f"{values[0]:.0f}" for values in figures[tree])
+              + f"); {rps:,.0f} pairs/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    ratios = [b / a for a, b in zip(means["A"], means["B"])]
+    print("B ÷ A: CPU per pair ×{:.3f}, pairs/s ×{:.3f}, p50 ×{:.3f}, p99 ×{:.3f}".format(*ratios))
     return 0
 
 

@@ -59,9 +59,9 @@ def _count_task(row: str, sign: str) -> str:
     """Trigger statements counting the task `row` (NEW or OLD) in (`+`) or out (`-`)."""
     return (
         f"INSERT INTO task_counts (user, isDeleted, owned) VALUES ({row}.user, {row}.isDeleted, {sign}1) "
-        f"ON CONFLICT DO UPDATE SET owned = owned {sign} 1; "
+        f"ON CONFLICT (user, isDeleted) DO UPDATE SET owned = owned {sign} 1; "
         f"INSERT INTO task_counts (user, isDeleted, assigned) SELECT {row}.assignedTo, {row}.isDeleted, {sign}1 "
-        f"WHERE {row}.assignedTo <> {row}.user ON CONFLICT DO UPDATE SET assigned = assigned {sign} 1;"
+        f"WHERE {row}.assignedTo <> {row}.user ON CONFLICT (user, isDeleted) DO UPDATE SET assigned = assigned {sign} 1;"
     )
 
 
@@ -369,15 +369,18 @@ def _count_sql(query: TaskQuery, branches: list[tuple[str, list]]) -> tuple[str,
 
 def _counted(query: TaskQuery) -> tuple[str, str] | None:
     """Where `task_counts` keeps the query's count (the expression and the user), if it does:
-    the tasks visible to a user, or owned by one, with no other filter."""
-    if (query.assigned_to is not None or query.statuses or query.priorities or query.title_contains is not None
-            or query.due_from is not None or query.due_to is not None):
+    the tasks visible to a user, or owned by one, live or deleted, with no other criterion
+    (a criterion added to TaskQuery later is counted, never taken for none)."""
+    if replace(query, visible_to=None, owner=None, deleted=False, sort=(), skip=0, limit=0) != _NO_CRITERIA:
         return None
     if query.visible_to is not None and query.owner is None:
         return "owned + assigned", query.visible_to
     if query.owner is not None and query.visible_to is None:
         return "owned", query.owner
     return None
+
+
+_NO_CRITERIA = TaskQuery(sort=(), skip=0, limit=0)
 
 
 def _session_from_row(row: sqlite3.Row) -> SessionRecord:

@@ -447,13 +447,15 @@ async def test_totals_without_filters_follow_every_change(store, new_user):
         await store.insert_task(task)
 
     def changes_of(task: Task) -> dict:
-        kind = rnd.choice(["assign", "assign", "trash", "owner", "title"])
+        kind = rnd.choice(["assign", "assign", "trash", "owner", "owner and assignee", "title"])
         if kind == "assign":
             return {"assigned_to": rnd.choice([None, task.owner, *users])}
         if kind == "trash":
             return {"is_deleted": not task.is_deleted, "deleted_at": None if task.is_deleted else DAY}
         if kind == "owner":
             return {"owner": rnd.choice(users)}
+        if kind == "owner and assignee":  # in one statement, the assignee possibly the old owner
+            return {"owner": rnd.choice(users), "assigned_to": rnd.choice([None, task.owner, *users])}
         return {"title": f"Edited {rnd.random()}"}
 
     for step in range(150):
@@ -464,7 +466,8 @@ async def test_totals_without_filters_follow_every_change(store, new_user):
         if step % 10 == 9:
             for user in users:
                 for query in (TaskQuery(visible_to=user), TaskQuery(visible_to=user, deleted=True),
-                              TaskQuery(owner=user), TaskQuery(owner=user, deleted=True)):
+                              TaskQuery(owner=user), TaskQuery(owner=user, deleted=True),
+                              TaskQuery(visible_to=user, skip=1_000), TaskQuery(owner=user, limit=0)):  # no page: the count alone
                     _, total = await store.find_tasks(query)
                     assert total == reference_find(list(tasks.values()), query)[1], (step, query)
 
