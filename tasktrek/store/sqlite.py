@@ -14,11 +14,11 @@ import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from functools import lru_cache
-from typing import Callable
 from dataclasses import fields as dataclass_fields, replace
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import aiosqlite
 
@@ -40,6 +40,7 @@ BUSY_TIMEOUT_MS = 5000
 CHECKPOINT_AFTER_WRITES = 100
 # The automatic checkpoint stays on, far out, as a bound on the WAL should ours fall behind.
 FALLBACK_AUTOCHECKPOINT_PAGES = 20_000
+
 
 def yield_to_the_event_loop() -> None:
     """Make the calling thread (one of the store's database threads) wait for a free CPU when

@@ -300,11 +300,10 @@ async def test_sqlite_does_not_checkpoint_inside_commits(store, path, wal_kept, 
     assert tasks_in_main_file(path, tmp_path) is None
 
 
-@pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="a Linux scheduling policy")
 async def test_the_database_threads_let_the_event_loop_run_first(path, monkeypatch):
     """aiosqlite's thread, the writer's and the checkpointer's run under SCHED_BATCH (woken,
     each waits for a free CPU rather than preempt the event loop's thread); the event loop's
-    thread keeps the default policy (`yield_to_the_event_loop`)."""
+    thread keeps the default policy (`yield_to_the_event_loop`). Linux, as TaskTrek's image."""
     monkeypatch.setattr(sqlite_module, "CHECKPOINT_AFTER_WRITES", 1)
     checkpointing = threading.Event()
     checkpoint = SqliteStore._checkpoint_now
