@@ -372,7 +372,7 @@ def _counted(query: TaskQuery) -> tuple[str, str] | None:
     """Where `task_counts` keeps the query's count (the expression and the user), if it does:
     the tasks visible to a user, or owned by one, live or deleted, with no other criterion
     (a criterion added to TaskQuery later is counted, never taken for none)."""
-    if replace(query, visible_to=None, owner=None, deleted=False, sort=(), skip=0, limit=0) != _NO_CRITERIA:
+    if any(getattr(query, name) != default for name, default in _OTHER_CRITERIA):
         return None
     if query.visible_to is not None and query.owner is None:
         return "owned + assigned", query.visible_to
@@ -381,7 +381,9 @@ def _counted(query: TaskQuery) -> tuple[str, str] | None:
     return None
 
 
-_NO_CRITERIA = TaskQuery(sort=(), skip=0, limit=0)
+# Every TaskQuery field that narrows the matches, but the user and the trash, with its "none".
+_OTHER_CRITERIA = tuple((field.name, field.default) for field in dataclass_fields(TaskQuery)
+                        if field.name not in ("visible_to", "owner", "deleted", "sort", "skip", "limit"))
 
 
 def _session_from_row(row: sqlite3.Row) -> SessionRecord:
